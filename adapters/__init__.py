@@ -1,0 +1,24 @@
+"""Registry of the systems convtx can run a case through: a plain dict of id -> adapter module.
+
+Modules are imported lazily (`load(id)`), and each adapter imports its framework only inside its
+own functions, so importing convtx never imports a framework.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+ADAPTERS: dict[str, str] = {
+    "numpy": "convtx.adapters.numpy_ref",
+}
+
+REFERENCE = "numpy"
+
+
+def load(adapter_id: str) -> ModuleType:
+    try:
+        return importlib.import_module(ADAPTERS[adapter_id])
+    except KeyError:
+        known = ", ".join(sorted(ADAPTERS))
+        raise KeyError(f"unknown framework {adapter_id!r} (known: {known})") from None

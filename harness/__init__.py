@@ -1,0 +1,1 @@
+"""The harness: case files, canonical semantics, the runner and the command line."""

@@ -1,0 +1,95 @@
+"""The one place where framework semantics live: each framework's arguments -> canonical crop.
+
+`DIALECTS` maps a framework id to its dialect module (torch, keras, tf, jax, onnx).  `read(...)`
+turns a case's framework-specific arguments and tensor shapes into a `Reading`: the canonical
+`Geometry` plus the `Layout` needed to move tensors between the framework's layout and the
+canonical one (`to_canonical_*`, `from_canonical_output`, `canonical_index`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..problem import Geometry
+from . import jax as _jax
+from . import keras as _keras
+from . import onnx as _onnx
+from . import tf as _tf
+from . import torch as _torch
+from .common import ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles
+
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (_torch.DIALECT, _keras.DIALECT, _tf.DIALECT,
+                                                     _jax.DIALECT, _onnx.DIALECT)}
+FRAMEWORKS = tuple(DIALECTS)
+
+__all__ = ["DIALECTS", "FRAMEWORKS", "Reading", "read", "ArgError", "InvalidArguments", "Layout"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A case as understood: canonical geometry, the framework layout, and the full args."""
+
+    geometry: Geometry
+    layout: Layout
+    args: Mapping[str, Any]
+
+    def to_canonical_input(self, x: np.ndarray) -> np.ndarray:
+        return np.transpose(x, _perm(self.layout.input, ("N", "C", *range(self.geometry.ndim))))
+
+    def to_canonical_weight(self, w: np.ndarray) -> np.ndarray:
+        roles = canonical_weight_roles(self.geometry.op, self.geometry.ndim)
+        out = np.transpose(w, _perm(self.layout.weight, roles))
+        if self.layout.flipped:
+            out = np.flip(out, axis=tuple(range(2, out.ndim)))
+        return np.ascontiguousarray(out)
+
+    def from_canonical_output(self, y: np.ndarray) -> np.ndarray:
+        canonical = ("N", "C", *range(self.geometry.ndim))
+        return np.transpose(y, _perm(canonical, self.layout.output))
+
+    def output_shape(self) -> tuple[int, ...]:
+        """The output shape in the case's own layout."""
+        canonical = ("N", "C", *range(self.geometry.ndim))
+        shape = self.geometry.output_shape
+        return tuple(shape[canonical.index(r)] for r in self.layout.output)
+
+    def canonical_index(self, index: tuple[int, ...]) -> tuple[int, ...]:
+        """An output index in the case's layout -> the same element's canonical index."""
+        canonical = ("N", "C", *range(self.geometry.ndim))
+        return tuple(index[self.layout.output.index(r)] for r in canonical)
+
+
+def _perm(src_roles, dst_roles) -> list[int]:
+    """Axes permutation taking an array laid out as src_roles to dst_roles."""
+    return [tuple(src_roles).index(r) for r in dst_roles]
+
+
+def read(framework: str, op: str, args: Mapping[str, Any], input_shape: tuple[int, ...],
+         weight_shape: tuple[int, ...], has_bias: bool, bias_shape: tuple[int, ...] | None = None) -> Reading:
+    """Understand one call. Raises ArgError (malformed) or InvalidArguments (framework refuses)."""
+    dialect = DIALECTS[framework]
+    full_args = dialect.check_args(op, args)
+    ndim = len(input_shape) - 2
+    if ndim not in (1, 2, 3):
+        raise ArgError("input", f"expected a 3-, 4- or 5-D tensor (batch, channels and 1-3 spatial "
+                       f"axes), got shape {list(input_shape)}")
+    if len(weight_shape) != len(input_shape):
+        raise ArgError("weight", f"has {len(weight_shape)} dimensions but the input has "
+                       f"{len(input_shape)} (expected {len(input_shape)})")
+    layout = dialect.layout(op, full_args, ndim)
+    x_shape = tuple(input_shape[i] for i in _perm(layout.input, ("N", "C", *range(ndim))))
+    w_shape = tuple(weight_shape[i] for i in _perm(layout.weight, canonical_weight_roles(op, ndim)))
+    if min(x_shape) < 1 or min(w_shape) < 1:
+        raise ArgError("input" if min(x_shape) < 1 else "weight", "every dimension must be >= 1")
+    axes, groups = dialect.axes(Shapes(op, x_shape, w_shape), full_args)
+    c_out = w_shape[1] * groups if op == "conv_transpose" else w_shape[0]
+    if has_bias and bias_shape is not None and tuple(bias_shape) != (c_out,):
+        raise ArgError("bias", f"shape {list(bias_shape)} does not match the {c_out} output channels "
+                       f"(expected [{c_out}])")
+    geometry = Geometry(op=op, batch=x_shape[0], in_channels=x_shape[1], out_channels=c_out,
+                        groups=groups, in_size=x_shape[2:], kernel=w_shape[2:], axes=tuple(axes),
+                        has_bias=has_bias)
+    return Reading(geometry, layout, full_args)

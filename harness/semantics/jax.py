@@ -1,0 +1,138 @@
+"""JAX: lax.conv_transpose and lax.conv_general_dilated, as cases spell them.
+
+conv_transpose pads the *dilated input* of a forward convolution; with K = d*(k-1)+1:
+- 'SAME' / 'VALID': as Keras 'same' / 'valid' with output_padding None;
+- explicit [lo, hi] pairs: crop (K-1-lo, K-1-hi); with use_consistent_padding=True the pairs
+  mean what a forward convolution's padding means, i.e. crop (lo, hi).
+The kernel follows dimension_numbers (default N...C / ...IO / N...C, spatial order taken from the
+kernel spec).  transpose_kernel=False (default): the kernel is used as a forward convolution would
+use it: its O slot holds C_out, I slot C_in, spatially FLIPPED relative to torch.  With
+transpose_kernel=True: O slot holds C_in, I slot C_out, unflipped.
+conv (conv_general_dilated): window_strides, padding ('SAME', 'SAME_LOWER', 'VALID' or pairs),
+rhs_dilation, feature_group_count; default dimension_numbers NC.../OI.../NC....
+"""
+
+from __future__ import annotations
+
+from .common import (ArgError, Dialect, Layout, Shapes, check_groups, check_positive, flag, ints)
+from .keras import keras_transpose_crop, same_forward_pads
+from ..problem import Axis, dilated_extent, output_length
+
+_DEFAULT_TRANSPOSE = {1: ("NHC", "HIO", "NHC"), 2: ("NHWC", "HWIO", "NHWC"),
+                      3: ("NHWDC", "HWDIO", "NHWDC")}
+
+
+class JaxDialect(Dialect):
+    name = "jax"
+    install_hint = "pip install '.[jax]'"
+    ops = {
+        "conv_transpose": {"strides": None, "padding": None, "rhs_dilation": None,
+                           "dimension_numbers": None, "transpose_kernel": False,
+                           "use_consistent_padding": False},
+        "conv": {"window_strides": None, "padding": None, "lhs_dilation": None, "rhs_dilation": None,
+                 "dimension_numbers": None, "feature_group_count": 1},
+    }
+    required = {"conv_transpose": ("strides", "padding"), "conv": ("window_strides", "padding")}
+
+    def layout(self, op, args, ndim):
+        lhs, rhs, out = dimension_numbers(op, args, ndim)
+        spatial = [c for c in rhs if c not in "OI"]
+
+        def acts(spec):
+            return tuple(c if c in "NC" else spatial.index(c) for c in spec)
+
+        if op == "conv_transpose" and flag(args["transpose_kernel"], "args.transpose_kernel"):
+            roles, flipped = {"O": "in", "I": "out"}, False
+        elif op == "conv_transpose":
+            roles, flipped = {"O": "out", "I": "in"}, True
+        else:
+            roles, flipped = {"O": "out", "I": "in"}, False
+        weight = tuple(roles[c] if c in "OI" else spatial.index(c) for c in rhs)
+        return Layout(acts(lhs), weight, acts(out), flipped)
+
+    def axes(self, shapes: Shapes, args):
+        n = shapes.ndim
+        if shapes.op == "conv":
+            return conv_axes(shapes, args), args["feature_group_count"]
+        check_groups(shapes, 1, "weight")
+        strides = ints(args["strides"], n, "args.strides", minimum=1)
+        dilation = ints(args["rhs_dilation"] or 1, n, "args.rhs_dilation", minimum=1)
+        consistent = flag(args["use_consistent_padding"], "args.use_consistent_padding")
+        padding = args["padding"]
+        pairs = None if padding in ("SAME", "VALID") else explicit_pairs(padding, n)
+        axes = []
+        for a, (k, s, d) in enumerate(zip(shapes.kernel, strides, dilation)):
+            K = dilated_extent(k, d)
+            if pairs is None:
+                crop = keras_transpose_crop(padding.lower(), K, s, None)
+            elif consistent:
+                crop = pairs[a]
+            else:
+                crop = (K - 1 - pairs[a][0], K - 1 - pairs[a][1])
+            axes.append(Axis(s, d, *crop))
+        sizes = [output_length("conv_transpose", i, k, ax)
+                 for i, k, ax in zip(shapes.in_size, shapes.kernel, axes)]
+        check_positive(sizes, "the output size", "args.padding")
+        return tuple(axes), 1
+
+
+def dimension_numbers(op: str, args, ndim: int) -> tuple[str, str, str]:
+    value = args["dimension_numbers"]
+    if value is None:
+        if op == "conv_transpose":
+            return _DEFAULT_TRANSPOSE[ndim]
+        sp = "HWD"[:ndim] if ndim > 1 else "H"
+        return ("NC" + sp, "OI" + sp, "NC" + sp)
+    if (not isinstance(value, list) or len(value) != 3
+            or not all(isinstance(s, str) and len(s) == ndim + 2 for s in value)):
+        raise ArgError("args.dimension_numbers",
+                       f"expected three layout strings of length {ndim + 2}, e.g. "
+                       f"['NHWC', 'HWIO', 'NHWC'], got {value!r}")
+    lhs, rhs, out = value
+    spatial = set(rhs) - set("OI")
+    for spec, pair in ((lhs, "NC"), (rhs, "OI"), (out, "NC")):
+        if (len(set(spec)) != len(spec) or not all(spec.count(c) == 1 for c in pair)
+                or set(spec) - set(pair) != spatial):
+            raise ArgError("args.dimension_numbers", f"{spec!r} must hold {pair[0]!r} and {pair[1]!r} "
+                           f"once each and the same spatial letters as {rhs!r}")
+    return lhs, rhs, out
+
+
+def explicit_pairs(padding, n: int) -> list[tuple[int, int]]:
+    if (not isinstance(padding, list) or len(padding) != n or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                        for v in p) for p in padding)):
+        raise ArgError("args.padding", f"expected 'SAME', 'VALID' or {n} [lo, hi] pairs, got {padding!r}")
+    return [tuple(p) for p in padding]
+
+
+def conv_axes(shapes: Shapes, args) -> tuple[Axis, ...]:
+    n = shapes.ndim
+    groups = args["feature_group_count"]
+    if isinstance(groups, bool) or not isinstance(groups, int):
+        raise ArgError("args.feature_group_count", f"expected an integer, got {groups!r}")
+    check_groups(shapes, groups, "args.feature_group_count")
+    strides = ints(args["window_strides"], n, "args.window_strides", minimum=1)
+    dilation = ints(args["rhs_dilation"] or 1, n, "args.rhs_dilation", minimum=1)
+    if args["lhs_dilation"] is not None and any(v != 1 for v in ints(args["lhs_dilation"], n,
+                                                                      "args.lhs_dilation", minimum=1)):
+        raise ArgError("args.lhs_dilation", "lhs_dilation > 1 is a transposed convolution: write the "
+                       "case with op: conv_transpose")
+    padding = args["padding"]
+    axes = []
+    for a, (i, k, s, d) in enumerate(zip(shapes.in_size, shapes.kernel, strides, dilation)):
+        K = dilated_extent(k, d)
+        if padding == "VALID":
+            pads = (0, 0)
+        elif padding in ("SAME", "SAME_LOWER"):
+            lo, hi = same_forward_pads(i, K, s)
+            pads = (lo, hi) if padding == "SAME" else (hi, lo)
+        else:
+            pads = explicit_pairs(padding, n)[a]
+        axes.append(Axis(s, d, *pads))
+    sizes = [output_length("conv", i, k, ax) for i, k, ax in zip(shapes.in_size, shapes.kernel, axes)]
+    check_positive(sizes, "the output size", "args.padding")
+    return tuple(axes)
+
+
+DIALECT = JaxDialect()

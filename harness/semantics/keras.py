@@ -1,0 +1,111 @@
+"""Keras 3: Conv{1,2,3}DTranspose and Conv{1,2,3}D layers, as cases spell them.
+
+conv_transpose, with K = d*(k-1)+1 and L the full length:
+- 'valid': crop (0, -op); op None means max(s - K, 0) (zero extension up to i*s);
+- 'same':  P = K - s if op is None else K - K%2 - op; crop (floor(max(P,0)/2), P - lo).
+The layer refuses op >= s, and strides > 1 together with dilation_rate > 1.
+conv: 'valid' = no padding; 'same' pads max((ceil(i/s)-1)*s + K - i, 0) with the extra at the end;
+'causal' (1-D only) pads K-1 at the start.  Kernel layouts: transpose (*k, C_out, C_in), conv
+(*k, C_in/g, C_out); data_format channels_last (default) or channels_first.
+"""
+
+from __future__ import annotations
+
+from .common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, channels_first,
+                     channels_last, check_groups, check_positive, ints, one_of)
+from ..problem import Axis, dilated_extent, full_length, output_length
+
+_LAYER = {"filters": None, "kernel_size": None, "strides": 1, "dilation_rate": 1,
+          "data_format": "channels_last"}
+
+
+class KerasDialect(Dialect):
+    name = "keras"
+    install_hint = "pip install '.[keras]'"
+    ops = {
+        "conv_transpose": {**_LAYER, "padding": "valid", "output_padding": None},
+        "conv": {**_LAYER, "padding": "valid", "groups": 1},
+    }
+
+    def layout(self, op, args, ndim):
+        fmt = one_of(args["data_format"], ("channels_last", "channels_first"), "args.data_format")
+        acts = channels_last(ndim) if fmt == "channels_last" else channels_first(ndim)
+        weight = (*range(ndim), "out", "in") if op == "conv_transpose" else (*range(ndim), "in", "out")
+        return Layout(acts, weight, acts)
+
+    def axes(self, shapes: Shapes, args):
+        n = shapes.ndim
+        groups = args.get("groups", 1)
+        if isinstance(groups, bool) or not isinstance(groups, int):
+            raise ArgError("args.groups", f"expected an integer, got {groups!r}")
+        check_groups(shapes, groups, "args.groups")
+        self._check_layer_args(shapes, args, groups)
+        strides = ints(args["strides"], n, "args.strides", minimum=1)
+        dilation = ints(args["dilation_rate"], n, "args.dilation_rate", minimum=1)
+        if shapes.op == "conv":
+            return conv_axes(shapes, args, strides, dilation), groups
+        return transpose_axes(shapes, args, strides, dilation), groups
+
+    def _check_layer_args(self, shapes, args, groups):
+        c_out = shapes.weight[1] * groups if shapes.op == "conv_transpose" else shapes.weight[0]
+        if args["filters"] is not None and args["filters"] != c_out:
+            raise ArgError("args.filters", f"says {args['filters']} but the kernel has {c_out} filters")
+        if args["kernel_size"] is not None:
+            k = ints(args["kernel_size"], shapes.ndim, "args.kernel_size", minimum=1)
+            if k != shapes.kernel:
+                raise ArgError("args.kernel_size", f"says {list(k)} but the kernel is {list(shapes.kernel)}")
+
+
+def transpose_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
+    n = shapes.ndim
+    padding = one_of(args["padding"], ("valid", "same"), "args.padding", fold_case=True)
+    out_pad = args["output_padding"]
+    out_pad = None if out_pad is None else ints(out_pad, n, "args.output_padding", minimum=0)
+    if any(s > 1 for s in strides) and any(d > 1 for d in dilation):
+        raise InvalidArguments("args.dilation_rate", "Keras refuses strides > 1 together with "
+                               f"dilation_rate > 1 (strides={list(strides)}, dilation_rate={list(dilation)})")
+    if out_pad is not None and any(op >= s for op, s in zip(out_pad, strides)):
+        raise InvalidArguments("args.output_padding", f"output_padding={list(out_pad)} must be "
+                               f"smaller than strides={list(strides)}")
+    axes = []
+    for i, k, s, d, a in zip(shapes.in_size, shapes.kernel, strides, dilation, range(n)):
+        op = None if out_pad is None else out_pad[a]
+        axes.append(Axis(s, d, *keras_transpose_crop(padding, dilated_extent(k, d), s, op)))
+    sizes = [output_length("conv_transpose", i, k, a)
+             for i, k, a in zip(shapes.in_size, shapes.kernel, axes)]
+    check_positive(sizes, "the output size", "args.padding")
+    return tuple(axes)
+
+
+def keras_transpose_crop(padding: str, K: int, s: int, op: int | None) -> tuple[int, int]:
+    """Crop (lo, hi) of Keras's transposed convolution along one axis (see module doc)."""
+    if padding == "valid":
+        return (0, -(max(s - K, 0) if op is None else op))
+    total = K - s if op is None else K - K % 2 - op
+    lo = max(total, 0) // 2
+    return lo, total - lo
+
+
+def same_forward_pads(i: int, K: int, s: int) -> tuple[int, int]:
+    """TF/Keras 'SAME' forward padding: output ceil(i/s), the extra pad element at the end."""
+    total = max((-(-i // s) - 1) * s + K - i, 0)
+    return total // 2, total - total // 2
+
+
+def conv_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
+    padding = one_of(args["padding"], ("valid", "same", "causal"), "args.padding", fold_case=True)
+    if padding == "causal" and shapes.ndim != 1:
+        raise InvalidArguments("args.padding", "padding='causal' exists only for Conv1D")
+    axes = []
+    for i, k, s, d in zip(shapes.in_size, shapes.kernel, strides, dilation):
+        K = dilated_extent(k, d)
+        pads = {"valid": (0, 0), "causal": (K - 1, 0)}.get(padding) or same_forward_pads(i, K, s)
+        axes.append(Axis(s, d, *pads))
+    sizes = [output_length("conv", i, k, a) for i, k, a in zip(shapes.in_size, shapes.kernel, axes)]
+    check_positive(sizes, "the output size", "args.padding")
+    return tuple(axes)
+
+
+__all__ = ["DIALECT", "keras_transpose_crop", "same_forward_pads", "full_length"]
+
+DIALECT = KerasDialect()

@@ -1,0 +1,137 @@
+"""TensorFlow: tf.nn.conv{1,2,3}d_transpose and tf.nn.conv{1,2,3}d, as cases spell them.
+
+conv_transpose needs `output_shape` (the full shape, in data_format order) because up to `stride`
+output sizes map back to one input size; with O the requested spatial size and L the full length:
+'VALID' crop (0, L-O); 'SAME' crop (floor(max(L-O,0)/2), L-O-lo); explicit pads (pb, pa) crop
+(pb, L-pb-O).  TF refuses an output_shape whose forward convolution does not give the input back.
+conv: 'VALID', 'SAME' (extra pad at the end) or explicit pairs.  Filters: transpose (*k, C_out, C_in),
+conv (*k, C_in/g, C_out); data_format N...C (default) or NC....
+"""
+
+from __future__ import annotations
+
+from .common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, channels_first,
+                     channels_last, check_groups, check_positive, ints)
+from .keras import same_forward_pads
+from ..problem import Axis, dilated_extent, full_length, output_length
+
+_FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
+
+
+class TfDialect(Dialect):
+    name = "tf"
+    install_hint = "pip install '.[tf]'"
+    ops = {
+        "conv_transpose": {"output_shape": None, "strides": None, "padding": "SAME",
+                           "data_format": None, "dilations": 1},
+        "conv": {"strides": None, "padding": None, "data_format": None, "dilations": 1},
+    }
+    required = {"conv_transpose": ("output_shape", "strides"), "conv": ("strides", "padding")}
+
+    def layout(self, op, args, ndim):
+        acts = channels_first(ndim) if _is_nchw(args, ndim) else channels_last(ndim)
+        weight = (*range(ndim), "out", "in") if op == "conv_transpose" else (*range(ndim), "in", "out")
+        return Layout(acts, weight, acts)
+
+    def axes(self, shapes: Shapes, args):
+        n = shapes.ndim
+        nchw = _is_nchw(args, n)
+        strides = _spatial(args["strides"], n, "args.strides", nchw)
+        dilation = _spatial(args["dilations"], n, "args.dilations", nchw)
+        groups = 1
+        if shapes.op == "conv":
+            groups = shapes.input[1] // shapes.weight[1] if shapes.weight[1] else 0
+            check_groups(shapes, max(groups, 1), "weight")
+            return conv_axes(shapes, args, strides, dilation), groups
+        check_groups(shapes, 1, "weight")
+        return transpose_axes(shapes, args, strides, dilation, nchw), groups
+
+
+def _is_nchw(args, n: int) -> bool:
+    fmt = args.get("data_format")
+    if fmt is None:
+        return False
+    if fmt not in _FORMATS[n]:
+        raise ArgError("args.data_format", f"expected {' or '.join(_FORMATS[n])} for {n}-D, got {fmt!r}")
+    return fmt == _FORMATS[n][1]
+
+
+def _spatial(value, n: int, field: str, nchw: bool) -> tuple[int, ...]:
+    """TF accepts an int, n spatial values, or n+2 values with 1 at the batch and channel slots."""
+    vals = ints(value, n, field, minimum=1, allow_len=(n + 2,))
+    if len(vals) == n + 2:
+        outer = (vals[0], vals[1]) if nchw else (vals[0], vals[-1])
+        if outer != (1, 1):
+            raise ArgError(field, f"the batch and channel entries must be 1, got {list(vals)}")
+        vals = vals[2:] if nchw else vals[1:-1]
+    return vals
+
+
+def _explicit_pairs(padding, n: int, nchw: bool, field: str) -> list[tuple[int, int]]:
+    if not isinstance(padding, list) or len(padding) not in (n, n + 2) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                        for v in p) for p in padding):
+        raise ArgError(field, f"expected 'SAME', 'VALID' or a list of [before, after] pairs, got {padding!r}")
+    pairs = [tuple(p) for p in padding]
+    if len(pairs) == n + 2:
+        outer = (pairs[0], pairs[1]) if nchw else (pairs[0], pairs[-1])
+        if any(p != (0, 0) for p in outer):
+            raise ArgError(field, "the batch and channel pairs must be [0, 0]")
+        pairs = pairs[2:] if nchw else pairs[1:-1]
+    if any(v < 0 for p in pairs for v in p):
+        raise ArgError(field, f"explicit padding must be >= 0, got {padding!r}")
+    return pairs
+
+
+def transpose_axes(shapes: Shapes, args, strides, dilation, nchw: bool) -> tuple[Axis, ...]:
+    n = shapes.ndim
+    shape = ints(args["output_shape"], n + 2, "args.output_shape", minimum=1, allow_len=(n,))
+    out_size = shape[-n:] if len(shape) == n else (shape[2:] if nchw else shape[1:-1])
+    if len(shape) == n + 2:
+        c_out = shape[1] if nchw else shape[-1]
+        if shape[0] != shapes.input[0] or c_out != shapes.weight[1]:
+            raise ArgError("args.output_shape", f"batch/channels {shape[0]}/{c_out} do not match the "
+                           f"input batch {shapes.input[0]} and the filters' {shapes.weight[1]} outputs")
+    padding = args["padding"]
+    pairs = None if padding in ("SAME", "VALID") else _explicit_pairs(padding, n, nchw, "args.padding")
+    axes = []
+    for a, (i, k, s, d, o) in enumerate(zip(shapes.in_size, shapes.kernel, strides, dilation, out_size)):
+        L = full_length(i, k, Axis(s, d, 0, 0))
+        K = dilated_extent(k, d)
+        if pairs is not None:
+            fwd_pads = pairs[a]
+        elif padding == "VALID":
+            fwd_pads = (0, 0)
+        else:
+            fwd_pads = same_forward_pads(o, K, s)
+        back = output_length("conv", o, k, Axis(s, d, *fwd_pads))
+        if back != i:
+            raise InvalidArguments("args.output_shape", f"output size {o} along spatial axis {a} "
+                                   f"does not map back to input size {i} with padding={padding!r}, "
+                                   f"stride {s} (it gives {back})")
+        if pairs is not None:
+            lo = pairs[a][0]
+        else:
+            lo = 0 if padding == "VALID" else max(L - o, 0) // 2
+        axes.append(Axis(s, d, lo, L - lo - o))
+    return tuple(axes)
+
+
+def conv_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
+    n = shapes.ndim
+    padding = args["padding"]
+    nchw = _is_nchw(args, n)
+    pairs = None if padding in ("SAME", "VALID") else _explicit_pairs(padding, n, nchw, "args.padding")
+    axes = []
+    for a, (i, k, s, d) in enumerate(zip(shapes.in_size, shapes.kernel, strides, dilation)):
+        if pairs is not None:
+            pads = pairs[a]
+        else:
+            pads = (0, 0) if padding == "VALID" else same_forward_pads(i, dilated_extent(k, d), s)
+        axes.append(Axis(s, d, *pads))
+    sizes = [output_length("conv", i, k, a) for i, k, a in zip(shapes.in_size, shapes.kernel, axes)]
+    check_positive(sizes, "the output size", "args.padding")
+    return tuple(axes)
+
+
+DIALECT = TfDialect()

@@ -1,0 +1,1 @@
+"""Reports: the terminal summary, the JSON results file and the self-contained HTML report."""
