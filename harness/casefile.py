@@ -104,18 +104,19 @@ def _kind(value: Any) -> str:
     return {SDict: "a mapping", SList: "a list"}.get(type(value), f"the scalar {value!r}")
 
 
-def validate(data: Any, mark: Mark) -> Entry:
+def validate(data: Any, mark: Mark, *, pending_expected: bool = False) -> Entry:
+    """One case mapping -> Entry. `pending_expected` (for `convtx new`) allows a missing expected."""
     if not isinstance(data, SDict):
         raise CaseError(mark, f"each case must be a mapping of keys (id, framework, ...), got {_kind(data)}")
     case_id = data.get("id") if isinstance(data.get("id"), str) else None
     try:
-        case = _build_case(data, case_id)
+        case = _build_case(data, pending_expected)
         return _understand(case)
     except CaseError as err:
         raise err.with_context(case_id=case_id, mark=data.mark) from None
 
 
-def _build_case(data: SDict, case_id: str | None) -> Case:
+def _build_case(data: SDict, pending_expected: bool = False) -> Case:
     ctx = _Ctx(data)
     for key in data:
         if key not in CASE_KEYS:
@@ -123,7 +124,7 @@ def _build_case(data: SDict, case_id: str | None) -> Case:
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ctx.error(key, f"unknown key {key!r} ({hint}keys are: {', '.join(CASE_KEYS)})", at_key=True)
     for key in REQUIRED_KEYS:
-        if key not in data:
+        if key not in data and not (pending_expected and key == "expected"):
             raise CaseError(data.mark, f"missing required key (a case needs {', '.join(REQUIRED_KEYS)})",
                             field=key)
     if not isinstance(data["id"], str) or not ID_PATTERN.match(data["id"]):
@@ -148,7 +149,8 @@ def _build_case(data: SDict, case_id: str | None) -> Case:
         id=data["id"], framework=framework, op=op, args=_plain(args),
         input=reader.tensor(data, "input"), weight=reader.tensor(data, "weight"),
         bias=reader.tensor(data, "bias") if data.get("bias") is not None else None,
-        expected=_expected(data, reader), dtype=dtype, tolerance=_tolerance(ctx),
+        expected=_expected(data, reader) if "expected" in data else Expected("pending"),
+        dtype=dtype, tolerance=_tolerance(ctx),
         title=ctx.text("title"), source=_source(ctx), notes=ctx.text("notes"), tags=_tags(ctx),
         allow_nonfinite=allow_nonfinite, path=data.mark.path, mark=data.mark, marks=marks)
 
@@ -263,11 +265,13 @@ def _understand(case: Case) -> Entry:
     except semantics.ArgError as err:
         raise CaseError(case.mark_of(err.field), err.message, case_id=case.id, field=err.field) from None
     except InvalidArguments as err:
-        if case.expected.kind == "invalid":
+        if case.expected.kind in ("invalid", "pending"):
             return Entry(case, None, err)
         raise CaseError(case.mark_of(err.field), f"{case.framework} would refuse this call: {err.message} "
                         "(if that is the point, declare expected: {invalid: <reason>})",
                         case_id=case.id, field=err.field) from None
+    if case.expected.kind == "pending":
+        return Entry(case, reading)
     if case.expected.kind == "invalid":
         raise CaseError(case.mark_of("expected"), f"declares the call invalid, but {case.framework} accepts "
                         f"it (output shape {list(reading.output_shape())})", case_id=case.id,

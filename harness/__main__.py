@@ -1,0 +1,7 @@
+"""`python -m convtx.harness` is the `convtx` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

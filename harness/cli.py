@@ -1,0 +1,179 @@
+"""The `convtx` command line: run, validate, list, new, explain, report.
+
+Exit codes: 0 nothing unexpected failed; 1 some case does not conform; 2 invalid input or usage.
+Bad input is reported as one line per problem (`path:line:col: case 'id': field: ...`), never a
+traceback, and valid cases still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..adapters import ADAPTERS, REFERENCE
+from .casefile import Suite, load_suite
+from .errors import ConvtxError, UsageError
+
+DEFAULT_CASES = "cases"
+EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="convtx", description="Cross-library conformance harness for "
+                                "transposed convolution.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run cases through frameworks and compare with the expected tensors")
+    run.add_argument("paths", nargs="*", default=[DEFAULT_CASES], help="case files or folders (default: cases/)")
+    run.add_argument("--frameworks", help=f"comma-separated ids (default: all of {', '.join(ADAPTERS)})")
+    run.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    run.add_argument("--html", metavar="FILE", help="write the self-contained HTML report")
+    run.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    val = sub.add_parser("validate", help="check case files without running them")
+    val.add_argument("paths", nargs="*", default=[DEFAULT_CASES])
+
+    lst = sub.add_parser("list", help="list the cases")
+    lst.add_argument("paths", nargs="*", default=[DEFAULT_CASES])
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
+
+    exp = sub.add_parser("explain", help="show how one output element is computed")
+    exp.add_argument("case", help="case id")
+    exp.add_argument("--at", required=True, metavar="INDEX",
+                     help="the output element's full index in the case's layout, e.g. 0,0,0,1")
+    exp.add_argument("--cases", nargs="*", default=[DEFAULT_CASES], metavar="PATH")
+    exp.add_argument("--json", action="store_true")
+
+    rep = sub.add_parser("report", help="render a results JSON file")
+    rep.add_argument("results", help="a JSON file written by `convtx run --json`")
+    rep.add_argument("--html", metavar="FILE", required=True)
+    rep.add_argument("--cases", nargs="*", default=[DEFAULT_CASES], metavar="PATH")
+
+    from . import newcase
+    newcase.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as err:
+        print(f"convtx {args.command}: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except ConvtxError as err:
+        print(f"convtx {args.command}: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("convtx: interrupted", file=sys.stderr)
+        return 130
+
+
+def _print_errors(suite: Suite) -> None:
+    for err in suite.errors:
+        print(err, file=sys.stderr)
+
+
+def _frameworks(value: str | None) -> list[str]:
+    if not value:
+        return list(ADAPTERS)
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in ADAPTERS]
+    if unknown:
+        raise UsageError(f"--frameworks: unknown {', '.join(unknown)} (known: {', '.join(ADAPTERS)})")
+    return names
+
+
+def cmd_run(args) -> int:
+    from ..reports import terminal
+    from .results import write_json
+    from .runner import run_suite
+
+    frameworks = _frameworks(args.frameworks)
+    suite = load_suite(args.paths)
+    _print_errors(suite)
+    total = (len(suite.entries) + len(suite.errors)) * len(frameworks)
+    printer = terminal.Printer(quiet=args.quiet, total=total)
+    run = run_suite(suite, frameworks, progress=printer.progress)
+    printer.summary(run)
+    if args.json:
+        write_json(args.json, run)
+        print(f"results: {args.json}")
+    if args.html:
+        from ..reports import html
+        html.write_report(args.html, run, suite)
+        print(f"report: {args.html}")
+    if suite.errors:
+        return EXIT_INPUT
+    return EXIT_FAIL if run.failing() else EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    suite = load_suite(args.paths)
+    _print_errors(suite)
+    n_files = len(suite.files)
+    print(f"{len(suite.entries)} valid case(s), {len(suite.errors)} error(s) in {n_files} file(s)")
+    return EXIT_INPUT if suite.errors or not n_files else EXIT_OK
+
+
+def cmd_list(args) -> int:
+    suite = load_suite(args.paths)
+    _print_errors(suite)
+    rows = []
+    for e in suite.entries:
+        c = e.case
+        shape = list(e.reading.output_shape()) if e.reading else f"invalid: {c.expected.reason}"
+        rows.append({"id": c.id, "framework": c.framework, "op": c.op, "output": shape,
+                     "title": c.title, "path": f"{c.mark}", "tags": list(c.tags)})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        width = max((len(r["id"]) for r in rows), default=2)
+        for r in rows:
+            print(f"{r['id']:<{width}}  {r['framework']:<5}  {r['op']:<14}  {str(r['output']):<16}  {r['title']}")
+        print(f"{len(rows)} case(s)")
+    return EXIT_INPUT if suite.errors else EXIT_OK
+
+
+def find_entry(suite: Suite, case_id: str):
+    for e in suite.entries:
+        if e.case.id == case_id:
+            return e
+    for err in suite.errors:
+        if err.case_id == case_id:
+            raise UsageError(f"case '{case_id}' is invalid: {err}")
+    raise UsageError(f"no case with id '{case_id}' in {', '.join(suite.files) or 'the given paths'}")
+
+
+def cmd_explain(args) -> int:
+    from .explain import explain, parse_index
+
+    suite = load_suite(args.cases)
+    result = explain(find_entry(suite, args.case), parse_index(args.at))
+    print(json.dumps(result.to_json(), indent=1) if args.json else result.text())
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from ..reports import html
+    from .results import read_json
+
+    try:
+        run = read_json(args.results)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UsageError(f"cannot read results {args.results!r}: {err}") from None
+    html.write_report(args.html, run, load_suite(args.cases))
+    print(f"report: {args.html}")
+    return EXIT_OK
+
+
+def cmd_new(args) -> int:
+    from . import newcase
+    return newcase.run(args)
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
+            "report": cmd_report, "new": cmd_new}
+
+__all__ = ["main", "REFERENCE"]
