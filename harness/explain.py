@@ -10,8 +10,6 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
 from .casefile import Entry
 from .errors import UsageError
 from .semantics.common import canonical_weight_roles
@@ -91,7 +89,9 @@ def explain(entry: Entry, index: tuple[int, ...]) -> Explanation:
     value = float(sum(t.product for t in terms) + (bias or 0.0))
     if g.op == "conv_transpose":
         full = tuple(oi + a.lo for oi, a in zip(o, g.axes))
-        position = f"full-output position {full} of {g.full_size}, after crop {list(g.crops)}"
+        outside = any(not 0 <= f < L for f, L in zip(full, g.full_size))
+        where = "outside the full output: zero extension" if outside else "full-output position"
+        position = f"{where} {full} of {g.full_size}, after crop {list(g.crops)}"
     else:
         position = f"input window starting at {tuple(oi * a.stride - a.lo for oi, a in zip(o, g.axes))}"
     return Explanation(case.id, tuple(index), value, terms, bias, position)
@@ -147,4 +147,4 @@ def _index_mappers(reading):
     return x_index, w_index
 
 
-__all__ = ["explain", "parse_index", "Explanation", "Term", "np"]
+__all__ = ["explain", "parse_index", "Explanation", "Term"]

@@ -1,0 +1,39 @@
+"""Shared fixtures: paths into the repository and a helper to run the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def root() -> str:
+    return ROOT
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `convtx ARGS...` in-process; returns (exit code, stdout, stderr)."""
+    from convtx.harness.cli import main
+
+    def run(*args: str):
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+@pytest.fixture
+def write_case(tmp_path):
+    """Write YAML text to a file in a temporary folder and return its path."""
+    def write(text: str, name: str = "case.yaml") -> str:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+    return write
