@@ -11,6 +11,10 @@ from types import ModuleType
 
 ADAPTERS: dict[str, str] = {
     "numpy": "convtx.adapters.numpy_ref",
+    "torch": "convtx.adapters.torch_adapter",
+    "keras": "convtx.adapters.keras_adapter",
+    "tf": "convtx.adapters.tf_adapter",
+    "jax": "convtx.adapters.jax_adapter",
 }
 
 REFERENCE = "numpy"

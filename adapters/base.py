@@ -32,3 +32,31 @@ class NotExpressible:
 
     framework: str
     reason: str
+
+
+def render_call(fn: str, positional: list[str], kwargs: dict[str, Any]) -> str:
+    """`fn(x, w, stride=2, padding=[1, 0])` - a call a user could paste."""
+    parts = list(positional) + [f"{k}={_literal(v)}" for k, v in kwargs.items()]
+    return f"{fn}({', '.join(parts)})"
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        return "(" + ", ".join("(" + ", ".join(map(repr, v)) + ")" for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "(" + ", ".join(map(repr, value)) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+def module_available(name: str) -> bool:
+    """True when `name` can be imported, without importing it."""
+    import importlib.util
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def given(args: dict[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The arguments worth writing: without None values and without `drop`."""
+    return {k: v for k, v in args.items() if v is not None and k not in drop}

@@ -51,7 +51,7 @@ def _taps(kernel: tuple[int, ...]):
 
 def full_conv_transpose(x: np.ndarray, w: np.ndarray, g: Geometry, accumulate=np.float64) -> np.ndarray:
     """The uncropped output (N, C_out, *L) - the canvas every crop is taken from."""
-    n, groups, nd = g.batch, g.groups, g.ndim
+    n, groups = g.batch, g.groups
     cin_g, cout_g = g.in_channels // groups, g.out_channels // groups
     ktaps = int(np.prod(g.kernel))
     npix = int(np.prod(g.in_size))

@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="FILE", help="write the results as JSON")
     run.add_argument("--html", metavar="FILE", help="write the self-contained HTML report")
     run.add_argument("--quiet", action="store_true", help="print only the summary")
+    run.add_argument("--timeout", type=float, default=120.0, help="seconds per framework call (default 120)")
+    run.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="device for frameworks that have one")
 
     val = sub.add_parser("validate", help="check case files without running them")
     val.add_argument("paths", nargs="*", default=[DEFAULT_CASES])
@@ -87,15 +89,20 @@ def _frameworks(value: str | None) -> list[str]:
 
 def cmd_run(args) -> int:
     from ..reports import terminal
+    from . import xfail
     from .results import write_json
-    from .runner import run_suite
+    from .runner import RunOptions, run_suite
 
     frameworks = _frameworks(args.frameworks)
     suite = load_suite(args.paths)
     _print_errors(suite)
+    xfails = xfail.load_xfails(frameworks)
+    for warning in xfail.unmatched(xfails, [e.case.id for e in suite.entries]):
+        print(f"warning: {warning}", file=sys.stderr)
     total = (len(suite.entries) + len(suite.errors)) * len(frameworks)
     printer = terminal.Printer(quiet=args.quiet, total=total)
-    run = run_suite(suite, frameworks, progress=printer.progress)
+    run = run_suite(suite, frameworks, progress=printer.progress,
+                    opts=RunOptions(timeout=args.timeout, device=args.device, xfails=xfails))
     printer.summary(run)
     if args.json:
         write_json(args.json, run)

@@ -1,106 +1,137 @@
-"""Running cases through adapters and turning outputs into verdicts.
+"""Running a suite: every case through every framework, each framework in its own worker, in parallel.
 
-`problem_of(entry)` builds the canonical problem of a valid case; `judge(...)` compares an
-adapter's canonical output with the case's expectation (in the case's own layout);
-`run_suite(...)` runs every entry through every requested adapter and collects `Result`s,
-including one `invalid` result per framework for each case file error.
+One thread per framework feeds that framework's worker process (see `workers`) and streams
+verdicts back to the caller's thread, which applies the xfail lists and reports progress.  The
+NumPy reference runs in-process.  An interrupt (Ctrl-C, SIGTERM) stops the workers and returns
+what was computed, marked partial.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
-
-import numpy as np
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
 
 from ..adapters import REFERENCE, load
-from ..adapters.base import NativeCall, NotExpressible
+from ..adapters.base import NativeCall
+from . import xfail
 from .casefile import Entry, Suite
-from .compare import compare_shape, compare_values
-from .errors import ConvtxError
-from .problem import Problem
-from .results import OUTPUT_VALUES_LIMIT, Result, RunResults
+from .plan import Task, plan_task
+from .results import Result, RunResults
+from .runner_core import invalid_results, judge, problem_of, run_entry
+from .workers import CALL_TIMEOUT, Reply, Worker
 
 Progress = Callable[[Result], None]
 
-
-def problem_of(entry: Entry) -> Problem:
-    reading = entry.reading
-    assert reading is not None, "a refused case has no problem"
-    x, w, b = entry.case.tensors()
-    return Problem(reading.geometry, np.ascontiguousarray(reading.to_canonical_input(x)),
-                   reading.to_canonical_weight(w), b, entry.case.dtype)
+__all__ = ["run_suite", "RunOptions", "problem_of", "judge", "run_entry", "conclude"]
 
 
-def expected_values(entry: Entry) -> np.ndarray | None:
-    exp = entry.case.expected
-    return exp.tensor.materialize("float64") if exp.kind == "tensor" else None
+@dataclass
+class RunOptions:
+    timeout: float = CALL_TIMEOUT
+    device: str = "cpu"
+    xfails: list = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
-def judge(entry: Entry, framework: str, output: np.ndarray, call: NativeCall) -> Result:
-    """The verdict for one canonical output of one adapter on one case."""
-    case, reading = entry.case, entry.reading
-    out = reading.from_canonical_output(output)
-    expected_shape = reading.output_shape()
-    values = out.tolist() if out.size <= OUTPUT_VALUES_LIMIT else None
-    result = Result(case.id, framework, "pass", list(out.shape), list(expected_shape), None,
-                    call.code, "", call.weight_conversion, values)
-    call_text = call.code.split("  #")[0]
-    if case.expected.kind == "shape":
-        bad = compare_shape(out.shape, expected_shape, call_text)
-        result.status, result.note = (bad.status, bad.message) if bad else ("pass", "shape only "
-                                                                             "(the case's values are random)")
-        return result
-    cmp = compare_values(out, expected_values(entry), case.tol, call_text)
-    result.status, result.max_abs_error, result.note = cmp.status, cmp.max_abs_error, cmp.message
-    return result
+def conclude(entry: Entry, task: Task, reply: Reply) -> Result:
+    """The verdict for one worker reply."""
+    case, fw = entry.case, task.framework
+    base = dict(call=task.code, weight_conversion=task.weight_conversion)
+    if task.mode == "refusal":
+        if reply.kind == "ok":
+            shape = list(getattr(reply.output, "shape", []))
+            return Result(case.id, fw, "mismatch", shape=shape, note=f"the case declares this call invalid "
+                          f"({case.expected.reason}), but {fw} accepted it and returned shape {shape}", **base)
+        if reply.kind == "err":
+            return Result(case.id, fw, "pass", note=f"refused as the case declares: {reply.message}", **base)
+    if reply.kind == "timeout":
+        return Result(case.id, fw, "timeout", note=reply.message, **base)
+    if reply.kind in ("err", "died"):
+        return Result(case.id, fw, "error", note=f"{reply.message} [{task.code}]", **base)
+    canonical = task.reading.to_canonical_output(reply.output)
+    return judge(entry, fw, canonical, NativeCall(fw, task.code, task.weight_conversion))
 
 
-def refused(entry: Entry, framework: str) -> Result:
-    """The reference's verdict on a case declared invalid: it must be refused, and it was."""
-    err = entry.refusal
-    return Result(entry.case.id, framework, "pass", None, None, None, None,
-                  f"refused as the case declares ({entry.case.expected.reason}): {err}")
-
-
-def run_entry(entry: Entry, framework: str, adapter) -> Result:
-    """Translate and run one case on one (in-process) adapter."""
-    if entry.refusal is not None:
-        return refused(entry, framework)
+def _framework_job(fw: str, entries: list[Entry], out: queue.Queue, opts: RunOptions) -> None:
+    adapter = load(fw)
     try:
-        problem = problem_of(entry)
-        call = adapter.translate(problem.geometry, problem.dtype)
-        if isinstance(call, NotExpressible):
-            return Result(entry.case.id, framework, "not_expressible", note=call.reason)
-        return judge(entry, framework, adapter.run(call, problem), call)
-    except ConvtxError as err:
-        return Result(entry.case.id, framework, "error", note=str(err))
-    except Exception as err:  # an adapter bug or framework failure is a verdict, not a crash
-        return Result(entry.case.id, framework, "error", note=f"{type(err).__name__}: {err}")
-
-
-def invalid_results(suite: Suite, frameworks: Iterable[str]) -> list[Result]:
-    out = []
-    for err in suite.errors:
-        name = err.case_id or (err.mark.path if err.mark else "<input>")
-        out.extend(Result(name, fw, "invalid", note=str(err)) for fw in frameworks)
-    return out
-
-
-def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = None) -> RunResults:
-    run = RunResults()
-    for fw in frameworks:
-        adapter = load(fw)
+        if fw == REFERENCE:
+            out.put(("hello", fw, adapter.version(), {"device": "cpu", "accumulate": "float64"}))
+            for entry in entries:
+                if opts.stop.is_set():
+                    return
+                out.put(("result", run_entry(entry, fw, adapter)))
+            return
         if not adapter.available():
-            run.frameworks[fw] = None
-            for entry in suite.entries:
-                _emit(run, Result(entry.case.id, fw, "skipped",
-                                  note=f"skipped: not installed ({adapter.INSTALL_HINT})"), progress)
-            continue
-        run.frameworks[fw] = adapter.version()
-        for entry in suite.entries:
-            _emit(run, run_entry(entry, fw, adapter), progress)
+            _skip_all(fw, entries, out, f"skipped: not installed ({adapter.INSTALL_HINT})")
+            return
+        worker = Worker(fw, timeout=opts.timeout, device=opts.device)
+        try:
+            hello = worker.start()
+            if not hello.available:
+                _skip_all(fw, entries, out, f"skipped: {hello.error}")
+                return
+            out.put(("hello", fw, hello.version, hello.environment))
+            for entry in entries:
+                if opts.stop.is_set():
+                    return
+                out.put(("result", _run_one(entry, fw, worker)))
+        finally:
+            worker.stop()
+    except Exception as err:  # never lose the other frameworks' results to one adapter's bug
+        out.put(("crash", fw, f"{type(err).__name__}: {err}"))
+    finally:
+        out.put(("done", fw))
+
+
+def _run_one(entry: Entry, fw: str, worker: Worker) -> Result:
+    try:
+        task = plan_task(entry, fw)
+    except Exception as err:
+        return Result(entry.case.id, fw, "error", note=f"convtx could not plan the call: {type(err).__name__}: {err}")
+    if isinstance(task, Result):
+        return task
+    return conclude(entry, task, worker.call(task.op, task.args, task.x, task.w, task.b, task.dtype))
+
+
+def _skip_all(fw: str, entries: list[Entry], out: queue.Queue, note: str) -> None:
+    out.put(("hello", fw, None, {}))
+    for entry in entries:
+        out.put(("result", Result(entry.case.id, fw, "skipped", note=note)))
+
+
+def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = None,
+              opts: RunOptions | None = None) -> RunResults:
+    opts = opts or RunOptions()
+    run = RunResults(frameworks={fw: None for fw in frameworks})
+    out: queue.Queue = queue.Queue()
+    threads = [threading.Thread(target=_framework_job, args=(fw, suite.entries, out, opts), daemon=True,
+                                name=f"convtx-{fw}") for fw in frameworks]
+    for t in threads:
+        t.start()
+    pending = set(frameworks)
+    try:
+        while pending:
+            msg = out.get()
+            if msg[0] == "done":
+                pending.discard(msg[1])
+            elif msg[0] == "hello":
+                run.frameworks[msg[1]] = msg[2]
+                run.environment[msg[1]] = msg[3]
+            elif msg[0] == "crash":
+                run.environment.setdefault("crashes", []).append(f"{msg[1]}: {msg[2]}")
+            else:
+                _emit(run, xfail.apply(msg[1], opts.xfails), progress)
+    except KeyboardInterrupt:
+        opts.stop.set()
+        run.partial = True
+        for t in threads:
+            t.join(10)
     for result in invalid_results(suite, frameworks):
         _emit(run, result, progress)
+    _sort(run, suite, frameworks)
     return run
 
 
@@ -110,4 +141,8 @@ def _emit(run: RunResults, result: Result, progress: Progress | None) -> None:
         progress(result)
 
 
-__all__ = ["REFERENCE", "problem_of", "judge", "run_suite", "run_entry", "expected_values"]
+def _sort(run: RunResults, suite: Suite, frameworks: list[str]) -> None:
+    """Results in case order, then framework order: the same results always print the same."""
+    order = {e.case.id: i for i, e in enumerate(suite.entries)}
+    fw_order = {fw: i for i, fw in enumerate(frameworks)}
+    run.results.sort(key=lambda r: (order.get(r.case, len(order)), r.case, fw_order.get(r.framework, 0)))

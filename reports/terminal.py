@@ -50,11 +50,12 @@ def render_summary(run: RunResults, details: bool = True) -> str:
         if lines:
             lines.append("")
     width = max([len(fw) for fw in counts] + [9])
-    header = f"{'framework':<{width}}  {'version':<14}" + "".join(f"{s:>16}" for s in used)
+    vwidth = max([len(run.frameworks.get(fw) or "-") for fw in counts] + [7])
+    header = f"{'framework':<{width}}  {'version':<{vwidth}}" + "".join(f"{s:>{len(s) + 2}}" for s in used)
     lines.append(header)
     for fw, row in counts.items():
         version = run.frameworks.get(fw) or "-"
-        lines.append(f"{fw:<{width}}  {version:<14}" + "".join(f"{row.get(s, 0):>16}" for s in used))
+        lines.append(f"{fw:<{width}}  {version:<{vwidth}}" + "".join(f"{row.get(s, 0):>{len(s) + 2}}" for s in used))
     n_cases = len({r.case for r in run.results})
     failing = len(run.failing())
     verdict = "all conform" if not failing else f"{failing} result(s) do not conform"

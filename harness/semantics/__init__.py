@@ -21,11 +21,12 @@ from . import tf as _tf
 from . import torch as _torch
 from .common import ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles
 
-DIALECTS: dict[str, Dialect] = {d.name: d for d in (_torch.DIALECT, _keras.DIALECT, _tf.DIALECT,
-                                                     _jax.DIALECT, _onnx.DIALECT)}
+_MODULES = {"torch": _torch, "keras": _keras, "tf": _tf, "jax": _jax, "onnx": _onnx}
+DIALECTS: dict[str, Dialect] = {name: m.DIALECT for name, m in _MODULES.items()}
 FRAMEWORKS = tuple(DIALECTS)
 
-__all__ = ["DIALECTS", "FRAMEWORKS", "Reading", "read", "ArgError", "InvalidArguments", "Layout"]
+__all__ = ["DIALECTS", "FRAMEWORKS", "Reading", "read", "express", "read_canonical", "NotExpressibleHere",
+           "ArgError", "InvalidArguments", "Layout"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class Reading:
 
     geometry: Geometry
     layout: Layout
-    args: Mapping[str, Any]
+    args: Mapping[str, Any]  # with the framework's defaults filled in
+    given: Mapping[str, Any] = None  # as written (by the case, or by `express`)
 
     def to_canonical_input(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, _perm(self.layout.input, ("N", "C", *range(self.geometry.ndim))))
@@ -56,10 +58,68 @@ class Reading:
         shape = self.geometry.output_shape
         return tuple(shape[canonical.index(r)] for r in self.layout.output)
 
+    def from_canonical_input(self, x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.transpose(x, _perm(("N", "C", *range(self.geometry.ndim)), self.layout.input)))
+
+    def from_canonical_weight(self, w: np.ndarray) -> np.ndarray:
+        roles = canonical_weight_roles(self.geometry.op, self.geometry.ndim)
+        if self.layout.flipped:
+            w = np.flip(w, axis=tuple(range(2, w.ndim)))
+        return np.ascontiguousarray(np.transpose(w, _perm(roles, self.layout.weight)))
+
+    def to_canonical_output(self, y: np.ndarray) -> np.ndarray:
+        return np.transpose(y, _perm(self.layout.output, ("N", "C", *range(self.geometry.ndim))))
+
+    def weight_conversion(self) -> str:
+        """How to get this layout's weight from torch's (C_in, C_out/g, *k) / (C_out, C_in/g, *k) `w`."""
+        roles = canonical_weight_roles(self.geometry.op, self.geometry.ndim)
+        perm = _perm(roles, self.layout.weight)
+        text = "w"
+        if self.layout.flipped:
+            axes = tuple(range(2, 2 + self.geometry.ndim))
+            text = f"np.flip(w, axis={axes})"
+        if perm != list(range(len(perm))):
+            text = f"{text}.transpose{tuple(perm)}"
+        return "as is (torch layout)" if text == "w" else text
+
     def canonical_index(self, index: tuple[int, ...]) -> tuple[int, ...]:
         """An output index in the case's layout -> the same element's canonical index."""
         canonical = ("N", "C", *range(self.geometry.ndim))
         return tuple(index[self.layout.output.index(r)] for r in canonical)
+
+
+@dataclass(frozen=True)
+class NotExpressibleHere:
+    framework: str
+    reason: str
+
+
+def express(framework: str, geometry: Geometry) -> Reading | NotExpressibleHere:
+    """The first of the framework's candidate argument sets whose reading is exactly `geometry`."""
+    module = _MODULES[framework]
+    for args in module.candidates(geometry):
+        try:
+            reading = read_canonical(framework, geometry, args)
+        except (ArgError, InvalidArguments):
+            continue
+        if reading.geometry == geometry:
+            return reading
+    return NotExpressibleHere(framework, module.why_not(geometry))
+
+
+def read_canonical(framework: str, geometry: Geometry, args: Mapping[str, Any]) -> Reading:
+    """Read `args` for tensors of `geometry`'s canonical shapes, laid out as the framework wants."""
+    dialect = DIALECTS[framework]
+    op, nd = geometry.op, geometry.ndim
+    layout = dialect.layout(op, dialect.check_args(op, args), nd)
+    x_shape = _shape_in(geometry.input_shape, ("N", "C", *range(nd)), layout.input)
+    w_shape = _shape_in(geometry.weight_shape, canonical_weight_roles(op, nd), layout.weight)
+    bias = (geometry.out_channels,) if geometry.has_bias else None
+    return read(framework, op, args, x_shape, w_shape, geometry.has_bias, bias)
+
+
+def _shape_in(shape, src_roles, dst_roles) -> tuple[int, ...]:
+    return tuple(shape[i] for i in _perm(src_roles, dst_roles))
 
 
 def _perm(src_roles, dst_roles) -> list[int]:
@@ -92,4 +152,4 @@ def read(framework: str, op: str, args: Mapping[str, Any], input_shape: tuple[in
     geometry = Geometry(op=op, batch=x_shape[0], in_channels=x_shape[1], out_channels=c_out,
                         groups=groups, in_size=x_shape[2:], kernel=w_shape[2:], axes=tuple(axes),
                         has_bias=has_bias)
-    return Reading(geometry, layout, full_args)
+    return Reading(geometry, layout, full_args, dict(args))

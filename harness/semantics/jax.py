@@ -77,7 +77,7 @@ class JaxDialect(Dialect):
 
 
 def dimension_numbers(op: str, args, ndim: int) -> tuple[str, str, str]:
-    value = args["dimension_numbers"]
+    value = args.get("dimension_numbers")
     if value is None:
         if op == "conv_transpose":
             return _DEFAULT_TRANSPOSE[ndim]
@@ -136,3 +136,56 @@ def conv_axes(shapes: Shapes, args) -> tuple[Axis, ...]:
 
 
 DIALECT = JaxDialect()
+
+
+def candidates(g):
+    """lax arguments that could mean geometry g (verified by `read` before use)."""
+    if g.op == "conv":
+        base = {"window_strides": [a.stride for a in g.axes]}
+        if any(a.dilation != 1 for a in g.axes):
+            base["rhs_dilation"] = [a.dilation for a in g.axes]
+        if g.groups != 1:
+            base["feature_group_count"] = g.groups
+        for mode in ("VALID", "SAME", "SAME_LOWER"):
+            yield {**base, "padding": mode}
+        yield {**base, "padding": [[a.lo, a.hi] for a in g.axes]}
+        return
+    if g.groups != 1:
+        return
+    base = {"strides": [a.stride for a in g.axes]}
+    if any(a.dilation != 1 for a in g.axes):
+        base["rhs_dilation"] = [a.dilation for a in g.axes]
+    for mode in ("SAME", "VALID"):
+        yield {**base, "padding": mode}
+    pairs = [[dilated_extent(k, a.dilation) - 1 - a.lo, dilated_extent(k, a.dilation) - 1 - a.hi]
+             for k, a in zip(g.kernel, g.axes)]
+    yield {**base, "padding": pairs}
+
+
+def why_not(g) -> str:
+    return (f"lax.conv_transpose has no feature_group_count (groups={g.groups}); "
+            "lax.conv_general_dilated with lhs_dilation says it (see grouped_transpose_args)")
+
+
+def grouped_transpose_args(g) -> dict:
+    """conv_general_dilated arguments for a grouped transposed convolution (NC.../OI.../NC...).
+
+    The kernel must be the canonical W regrouped to (C_out, C_in/g, *k) and spatially flipped:
+    see `grouped_transpose_weight`.
+    """
+    sp = "HWD"[:g.ndim]
+    pads = [[dilated_extent(k, a.dilation) - 1 - a.lo, dilated_extent(k, a.dilation) - 1 - a.hi]
+            for k, a in zip(g.kernel, g.axes)]
+    return {"window_strides": [1] * g.ndim, "padding": pads, "lhs_dilation": [a.stride for a in g.axes],
+            "rhs_dilation": [a.dilation for a in g.axes], "feature_group_count": g.groups,
+            "dimension_numbers": ["NC" + sp, "OI" + sp, "NC" + sp]}
+
+
+def grouped_transpose_weight(w, g):
+    """Canonical W (C_in, C_out/g, *k) -> the OI... kernel conv_general_dilated needs (flipped)."""
+    import numpy as np
+    cin_g = g.in_channels // g.groups
+    cout_g = g.out_channels // g.groups
+    regrouped = w.reshape(g.groups, cin_g, cout_g, *g.kernel).swapaxes(1, 2)
+    regrouped = regrouped.reshape(g.out_channels, cin_g, *g.kernel)
+    return np.ascontiguousarray(np.flip(regrouped, axis=tuple(range(2, regrouped.ndim))))

@@ -109,3 +109,38 @@ def conv_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
 __all__ = ["DIALECT", "keras_transpose_crop", "same_forward_pads", "full_length"]
 
 DIALECT = KerasDialect()
+
+
+def candidates(g):
+    """Keras layer arguments that could mean geometry g (verified by `read` before use)."""
+    if g.groups != 1 and g.op == "conv_transpose":
+        return
+    base = {"strides": [a.stride for a in g.axes]}
+    if any(a.dilation != 1 for a in g.axes):
+        base["dilation_rate"] = [a.dilation for a in g.axes]
+    if g.groups != 1:
+        base["groups"] = g.groups
+    if g.op == "conv":
+        for mode in ("valid", "same", "causal"):
+            yield {**base, "padding": mode}
+        return
+    for mode in ("valid", "same"):
+        yield {**base, "padding": mode}
+        ops = []
+        for k, a in zip(g.kernel, g.axes):
+            K = dilated_extent(k, a.dilation)
+            ops.append(-a.hi if mode == "valid" else K - K % 2 - (a.lo + a.hi))
+        if all(0 <= op < a.stride for op, a in zip(ops, g.axes)):
+            yield {**base, "padding": mode, "output_padding": ops}
+
+
+def why_not(g) -> str:
+    if g.groups != 1 and g.op == "conv_transpose":
+        return f"Keras 3 Conv*DTranspose layers have no groups (this call has groups={g.groups})"
+    if g.op == "conv":
+        return f"Keras Conv layers pad only 'valid', 'same' or 'causal'; this needs pads {list(g.crops)}"
+    if any(a.stride > 1 for a in g.axes) and any(a.dilation > 1 for a in g.axes):
+        return "Keras refuses strides > 1 together with dilation_rate > 1"
+    return (f"crop {list(g.crops)} is neither 'valid' (crop (0, -output_padding)) nor 'same' (a balanced crop, "
+            "any odd pixel cropped at the end), with output_padding None or < strides. "
+            "Equivalent: padding='valid', then slice/zero-pad")

@@ -102,3 +102,28 @@ def _transpose_axes(shapes, args, auto, strides, dilation, pads) -> tuple[Axis, 
 
 
 DIALECT = OnnxDialect()
+
+
+def candidates(g):
+    """ONNX attributes that could mean geometry g (verified by `read` before use)."""
+    base = {"strides": [a.stride for a in g.axes]}
+    if any(a.dilation != 1 for a in g.axes):
+        base["dilations"] = [a.dilation for a in g.axes]
+    if g.groups != 1:
+        base["group"] = g.groups
+    if g.op == "conv":
+        if all(a.lo >= 0 and a.hi >= 0 for a in g.axes):
+            yield {**base, "pads": [a.lo for a in g.axes] + [a.hi for a in g.axes]}
+        return
+    out_pad = [max(0, -a.hi) for a in g.axes]
+    args = {**base, "pads": [a.lo for a in g.axes] + [a.hi + op for a, op in zip(g.axes, out_pad)]}
+    if any(out_pad):
+        args["output_padding"] = out_pad
+    yield args
+
+
+def why_not(g) -> str:
+    if g.op == "conv":
+        return f"ONNX Conv pads cannot be negative; this needs pads {list(g.crops)}"
+    return (f"crop {list(g.crops)} needs zeros at the start, or output_padding >= max(stride, dilation); "
+            "ONNX ConvTranspose crops (pads_begin, pads_end - output_padding) with pads >= 0")

@@ -135,3 +135,34 @@ def conv_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
 
 
 DIALECT = TfDialect()
+
+
+def candidates(g):
+    """tf.nn arguments that could mean geometry g (verified by `read` before use)."""
+    base = {"strides": [a.stride for a in g.axes]}
+    if any(a.dilation != 1 for a in g.axes):
+        base["dilations"] = [a.dilation for a in g.axes]
+    if g.op == "conv":
+        for mode in ("VALID", "SAME"):
+            yield {**base, "padding": mode}
+        if all(a.lo >= 0 and a.hi >= 0 for a in g.axes):
+            yield {**base, "padding": [[0, 0]] + [[a.lo, a.hi] for a in g.axes] + [[0, 0]]}
+        return
+    if g.groups != 1:
+        return
+    shape = [g.batch, *g.out_size, g.out_channels]
+    for mode in ("VALID", "SAME"):
+        yield {"output_shape": shape, **base, "padding": mode}
+    if all(a.lo >= 0 for a in g.axes):
+        pads = [[0, 0]] + [[a.lo, max(a.hi, 0)] for a in g.axes] + [[0, 0]]
+        yield {"output_shape": shape, **base, "padding": pads}
+
+
+def why_not(g) -> str:
+    if g.op == "conv":
+        return f"tf.nn convolutions cannot crop the input; this needs pads {list(g.crops)}"
+    if g.groups != 1:
+        return (f"tf.nn.conv*_transpose has no groups (this call has groups={g.groups}); "
+                "see tensorflow/tensorflow#45216")
+    return (f"crop {list(g.crops)} needs zeros at the start or more than stride-1 zeros at the end; "
+            "tf.nn explicit padding crops (pb, L - pb - O) with pb >= 0 and output_shape O at most L + stride - 1")

@@ -113,3 +113,48 @@ def conv_axes(shapes: Shapes, args, stride, dilation) -> tuple[Axis, ...]:
 
 
 DIALECT = TorchDialect()
+
+
+def _compact(values) -> int | list[int]:
+    values = list(values)
+    return values[0] if len(set(values)) == 1 else values
+
+
+def candidates(g):
+    """torch arguments that could mean geometry g (each is verified by `read` before use)."""
+    base = {"stride": _compact(a.stride for a in g.axes)}
+    if any(a.dilation != 1 for a in g.axes):
+        base["dilation"] = _compact(a.dilation for a in g.axes)
+    if g.groups != 1:
+        base["groups"] = g.groups
+    if g.op == "conv":
+        if all(a.lo == a.hi >= 0 for a in g.axes):
+            pad = _compact(a.lo for a in g.axes)
+            yield {**base, "padding": pad} if pad else base
+        yield {**base, "padding": "same"}
+        return
+    pad = [a.lo for a in g.axes]
+    out_pad = [a.lo - a.hi for a in g.axes]
+    args = dict(base)
+    if any(pad):
+        args["padding"] = _compact(pad)
+    if any(out_pad):
+        args["output_padding"] = _compact(out_pad)
+    yield args
+
+
+def why_not(g) -> str:
+    if g.op == "conv":
+        return ("torch's Conv pads both ends of an axis by the same amount (or 'same' at stride 1); "
+                f"this needs pads {list(g.crops)}. Equivalent: F.pad(x, ...) then padding=0")
+    bad = [(j, a) for j, a in enumerate(g.axes) if not (a.lo >= 0 and 0 <= a.lo - a.hi < max(a.stride, a.dilation))]
+    j, a = bad[0]
+    if a.hi > a.lo:
+        what = (f"crop ({a.lo}, {a.hi}) on axis {j} crops more at the end than at the start; torch's padding p "
+                "crops p at both ends and output_padding only gives back at the end (crop (p, p - op))")
+    elif a.lo < 0:
+        what = f"crop ({a.lo}, {a.hi}) on axis {j} adds zeros at the start; torch can add them only at the end"
+    else:
+        what = (f"crop ({a.lo}, {a.hi}) on axis {j} needs output_padding {a.lo - a.hi}, but torch requires "
+                f"output_padding < max(stride, dilation) = {max(a.stride, a.dilation)}")
+    return f"{what}. Equivalent: padding=0, then slice/zero-pad the full output"

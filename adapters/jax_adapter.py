@@ -1,0 +1,104 @@
+"""JAX adapter: lax.conv_transpose, and lax.conv_general_dilated for convolutions.
+
+Speaks the jax dialect: explicit padding pairs become tuples (lax wants tuples; YAML gives
+lists); by default the kernel is the forward-convolution kernel (torch's W, spatially flipped,
+O = C_out, I = C_in) unless transpose_kernel=True.  A grouped transposed convolution, which
+conv_transpose cannot say, runs as conv_general_dilated with lhs_dilation=stride and
+feature_group_count (see `fallback`).  float64 needs jax_enable_x64, set in the worker.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import given, module_available, render_call
+
+ID = "jax"
+DIALECT = "jax"
+INSTALL_HINT = "pip install '.[jax]'"
+ENV = {"JAX_PLATFORMS": "cpu", "JAX_ENABLE_X64": "1"}
+
+
+def available() -> bool:
+    return module_available("jax") and module_available("jaxlib")
+
+
+def version() -> str:
+    import jax
+    return jax.__version__
+
+
+def environment(device: str = "cpu") -> dict:
+    import jax
+    return {"device": device, "backend": jax.default_backend(), "x64": bool(jax.config.jax_enable_x64),
+            "default_matmul_precision": str(jax.config.jax_default_matmul_precision)}
+
+
+def _tuples(value):
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+def _kwargs(op: str, args: dict) -> dict:
+    kwargs = given(args)
+    if op == "conv_transpose":
+        kwargs = {k: v for k, v in kwargs.items() if not (k in ("transpose_kernel", "use_consistent_padding") and v is False)}
+    elif kwargs.get("feature_group_count") == 1:
+        kwargs.pop("feature_group_count")
+    return kwargs
+
+
+def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+    fn = "lax.conv_transpose" if op == "conv_transpose" else "lax.conv_general_dilated"
+    text = render_call(fn, ["x", "w"], _kwargs(op, args))
+    return f"{text} + b (broadcast over the channel axis)" if has_bias else text
+
+
+def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    import jax.numpy as jnp
+    from jax import lax
+
+    kwargs = {k: _tuples(v) for k, v in _kwargs(op, args).items()}
+    xt, wt = jnp.asarray(x, dtype=dtype), jnp.asarray(w, dtype=dtype)
+    fn = lax.conv_transpose if op == "conv_transpose" else lax.conv_general_dilated
+    out = fn(xt, wt, **kwargs)
+    if b is not None:
+        from convtx.harness.semantics.jax import dimension_numbers
+        out_spec = dimension_numbers(op, args, x.ndim - 2)[2]
+        shape = [1] * out.ndim
+        shape[out_spec.index("C")] = -1
+        out = out + jnp.asarray(b, dtype=dtype).reshape(shape)
+    return np.asarray(out.astype(jnp.float64) if dtype != "float64" else out, dtype=np.float64)
+
+
+class GroupedTranspose:
+    """A grouped transposed convolution said with lax.conv_general_dilated (NC.../OI.../NC...)."""
+
+    def __init__(self, geometry):
+        from convtx.harness.semantics.jax import grouped_transpose_args
+        self.geometry = geometry
+        self.op = "conv"
+        self.args = grouped_transpose_args(geometry)
+
+    def from_canonical_input(self, x):
+        return x
+
+    def from_canonical_weight(self, w):
+        from convtx.harness.semantics.jax import grouped_transpose_weight
+        return grouped_transpose_weight(w, self.geometry)
+
+    def to_canonical_output(self, y):
+        return y
+
+    def weight_conversion(self) -> str:
+        g = self.geometry
+        return (f"w.reshape({g.groups}, {g.in_channels // g.groups}, {g.out_channels // g.groups}, *k)"
+                f".swapaxes(1, 2).reshape({g.out_channels}, {g.in_channels // g.groups}, *k), spatially flipped")
+
+
+def fallback(geometry):
+    """conv_transpose has no groups: conv_general_dilated with lhs_dilation says it."""
+    if geometry.op == "conv_transpose" and geometry.groups > 1:
+        return GroupedTranspose(geometry)
+    return None

@@ -1,0 +1,72 @@
+"""Keras 3 adapter: Conv{1,2,3}DTranspose / Conv{1,2,3}D layers, weights set with set_weights.
+
+Speaks the keras dialect (channels_last by default; kernels (*k, C_out, C_in) for the transposed
+layers, (*k, C_in/g, C_out) for Conv).  The backend is fixed per process by KERAS_BACKEND, so
+each backend runs in its own worker: `keras` is the TensorFlow backend.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import given, module_available, render_call
+
+ID = "keras"
+DIALECT = "keras"
+INSTALL_HINT = "pip install '.[keras]'"
+ENV = {"KERAS_BACKEND": "tensorflow"}
+BACKEND_MODULE = "tensorflow"
+_SIZE_ARGS = ("filters", "kernel_size")
+
+
+def available() -> bool:
+    return module_available("keras") and module_available(BACKEND_MODULE)
+
+
+def version() -> str:
+    import keras
+    return f"{keras.__version__} ({keras.backend.backend()} backend)"
+
+
+def environment(device: str = "cpu") -> dict:
+    import keras
+    return {"device": device, "backend": keras.backend.backend(), "floatx": keras.backend.floatx()}
+
+
+def _class(op: str, ndim: int) -> str:
+    return f"Conv{ndim}DTranspose" if op == "conv_transpose" else f"Conv{ndim}D"
+
+
+def _layer_kwargs(op: str, args: dict, w_shape) -> dict:
+    ndim = len(w_shape) - 2
+    groups = args.get("groups") or 1
+    filters = w_shape[-2] if op == "conv_transpose" else w_shape[-1]
+    kwargs = {"filters": filters, "kernel_size": list(w_shape[:ndim])}
+    kwargs.update(given(args, _SIZE_ARGS))
+    if op == "conv" and groups == 1:
+        kwargs.pop("groups", None)
+    return kwargs
+
+
+def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+    ndim = len(x_shape) - 2
+    kwargs = _layer_kwargs(op, args, w_shape)
+    kwargs = {k: v for k, v in kwargs.items() if not (k in ("strides", "dilation_rate") and v in (1, [1] * ndim))
+              and not (k == "data_format" and v == "channels_last")}
+    kwargs["use_bias"] = has_bias
+    layer = render_call(f"keras.layers.{_class(op, ndim)}", [], kwargs)
+    weights = "[w, b]" if has_bias else "[w]"
+    return f"layer = {layer}; layer.build({tuple(x_shape)}); layer.set_weights({weights}); layer(x)"
+
+
+def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    import keras
+
+    ndim = x.ndim - 2
+    kwargs = _layer_kwargs(op, args, w.shape)
+    layer = getattr(keras.layers, _class(op, ndim))(use_bias=b is not None, dtype=dtype, **kwargs)
+    layer.build(tuple(x.shape))
+    layer.set_weights([w.astype(dtype if dtype != "bfloat16" else "float32")]
+                      + ([b.astype("float32" if dtype == "bfloat16" else dtype)] if b is not None else []))
+    out = layer(keras.ops.convert_to_tensor(x, dtype=dtype))
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(out, "float64")))

@@ -1,0 +1,69 @@
+"""TensorFlow adapter: tf.nn.conv{1,2,3}d_transpose and tf.nn.convolution.
+
+Speaks the tf dialect: output_shape (required for the transposed op: it picks among the `stride`
+sizes one input can come from), 'SAME' / 'VALID' / explicit padding, filters (*k, C_out, C_in)
+for the transposed op and (*k, C_in/g, C_out) for convolution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import given, module_available, render_call
+
+ID = "tf"
+DIALECT = "tf"
+INSTALL_HINT = "pip install '.[tf]'"
+ENV = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def available() -> bool:
+    return module_available("tensorflow")
+
+
+def version() -> str:
+    import tensorflow as tf
+    return tf.__version__
+
+
+def environment(device: str = "cpu") -> dict:
+    import tensorflow as tf
+    return {"device": device,
+            "tensor_float_32_execution": bool(tf.config.experimental.tensor_float_32_execution_enabled())}
+
+
+def _fn(op: str, ndim: int) -> str:
+    return f"tf.nn.conv{ndim}d_transpose" if op == "conv_transpose" else "tf.nn.convolution"
+
+
+def _kwargs(args: dict) -> dict:
+    return given(args)
+
+
+def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+    ndim = len(x_shape) - 2
+    kwargs = {k: v for k, v in _kwargs(args).items() if not (k == "dilations" and v in (1, [1] * ndim))}
+    text = render_call(_fn(op, ndim), ["x", "w"], kwargs)
+    return f"tf.nn.bias_add({text}, b)" if has_bias else text
+
+
+def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    import tensorflow as tf
+
+    ndim = x.ndim - 2
+    kwargs = _kwargs(args)
+    padding = kwargs.get("padding")
+    if isinstance(padding, list):
+        kwargs["padding"] = [list(p) for p in padding]
+    tdtype = getattr(tf, dtype)
+    with tf.device("/CPU:0" if device == "cpu" else "/GPU:0"):
+        xt, wt = tf.constant(x, dtype=tdtype), tf.constant(w, dtype=tdtype)
+        if op == "conv_transpose":
+            out = getattr(tf.nn, f"conv{ndim}d_transpose")(xt, wt, **kwargs)
+        else:
+            out = tf.nn.convolution(xt, wt, **kwargs)
+        if b is not None:
+            fmt = kwargs.get("data_format") or ""
+            out = tf.nn.bias_add(out, tf.constant(b, dtype=tdtype),
+                                 data_format="NC..." if fmt.startswith("NC") else None)
+        return tf.cast(out, tf.float64).numpy()

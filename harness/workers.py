@@ -1,0 +1,197 @@
+"""Framework worker processes: one long-lived process per adapter, restarted after a crash or a hang.
+
+A worker imports its adapter (and so its framework) in a fresh `spawn`ed process with the
+adapter's environment (KERAS_BACKEND, JAX_ENABLE_X64, ...), says hello (available? version,
+environment), then executes calls until told to stop.  The parent side (`Worker`) enforces a
+per-call timeout, turns a dead or hung worker into a `died`/`timeout` reply and starts a new one,
+so a segfault, `os._exit` or infinite loop in one framework never takes the run down.  Worker
+stdout/stderr (framework logs) go to a log file whose tail is quoted when a worker dies.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import re
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..adapters import ADAPTERS
+
+CALL_TIMEOUT = 120.0
+START_TIMEOUT = 300.0
+
+
+@dataclass
+class Hello:
+    available: bool
+    version: str | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Reply:
+    kind: str  # ok | err | timeout | died
+    output: Any = None
+    message: str = ""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _short(err: BaseException) -> str:
+    text = _ANSI.sub("", str(err)).strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) > 4:
+        lines = lines[:4] + ["..."]
+    text = " / ".join(lines)
+    if len(text) > 600:
+        text = text[:600] + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def worker_main(module_name: str, conn, env: dict[str, str], log_path: str, device: str) -> None:
+    """Entry point of a worker process."""
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.environ.update(env)
+    try:
+        adapter = importlib.import_module(module_name)
+        if not adapter.available():
+            conn.send(("hello", Hello(False, error=f"not installed ({adapter.INSTALL_HINT})")))
+            return
+        conn.send(("hello", Hello(True, adapter.version(), adapter.environment(device))))
+    except BaseException as err:  # a broken install is a verdict, not a crash
+        traceback.print_exc()
+        conn.send(("hello", Hello(False, error=f"cannot load: {_short(err)}")))
+        return
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg[0] == "stop":
+            return
+        _, op, args, x, w, b, dtype = msg
+        try:
+            conn.send(("ok", adapter.call(op, args, x, w, b, dtype, device)))
+        except BaseException as err:
+            traceback.print_exc()
+            conn.send(("err", _short(err)))
+
+
+class Worker:
+    """The parent's handle on one adapter's worker process."""
+
+    def __init__(self, adapter_id: str, *, timeout: float = CALL_TIMEOUT, device: str = "cpu",
+                 start_timeout: float = START_TIMEOUT):
+        self.adapter_id = adapter_id
+        self.module_name = ADAPTERS[adapter_id]
+        self.timeout = timeout
+        self.start_timeout = start_timeout
+        self.device = device
+        self.process = None
+        self.conn = None
+        self.hello: Hello | None = None
+        fd, self.log_path = tempfile.mkstemp(prefix=f"convtx-{adapter_id}-", suffix=".log")
+        os.close(fd)
+
+    def _env(self) -> dict[str, str]:
+        module = importlib.import_module(self.module_name)  # adapter modules import no framework
+        return dict(getattr(module, "ENV", {}))
+
+    def start(self) -> Hello:
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        self.process = ctx.Process(target=worker_main, daemon=True, name=f"convtx-{self.adapter_id}",
+                                   args=(self.module_name, child, self._env(), self.log_path, self.device))
+        self.process.start()
+        child.close()
+        self.conn = parent
+        if not parent.poll(self.start_timeout):
+            self.kill()
+            self.hello = Hello(False, error=f"worker did not start within {self.start_timeout:g} s")
+        else:
+            try:
+                self.hello = parent.recv()[1]
+            except (EOFError, OSError):
+                self.hello = Hello(False, error=f"worker died while starting{self._log_tail()}")
+                self.kill()
+        return self.hello
+
+    def call(self, op: str, args: dict, x, w, b, dtype: str) -> Reply:
+        if self.process is None or not self.process.is_alive():
+            hello = self.start()
+            if not hello.available:
+                return Reply("died", message=hello.error or "worker unavailable")
+        try:
+            self.conn.send(("call", op, args, x, w, b, dtype))
+            if not self.conn.poll(self.timeout):
+                self.kill()
+                return Reply("timeout", message=f"no answer within {self.timeout:g} s; the worker was "
+                                                "killed and will be restarted")
+            kind, payload = self.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            self.process.join(5)
+            code = self.process.exitcode
+            self.kill()
+            return Reply("died", message=f"the {self.adapter_id} worker died (exit code {code}) and was "
+                                         f"restarted{self._log_tail()}")
+        return Reply("ok", output=payload) if kind == "ok" else Reply("err", message=payload)
+
+    def _log_tail(self) -> str:
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as fh:
+                lines = [ln.strip() for ln in fh.read().splitlines() if ln.strip()]
+        except OSError:
+            return ""
+        return f"; last log line: {lines[-1][:300]}" if lines else ""
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.is_alive():
+            self.process.kill()
+            self.process.join(5)
+        if self.conn is not None:
+            self.conn.close()
+        self.process = self.conn = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.is_alive():
+            try:
+                self.conn.send(("stop",))
+                self.process.join(5)
+            except (OSError, BrokenPipeError):
+                pass
+        self.kill()
+        try:
+            os.unlink(self.log_path)
+        except OSError:
+            pass
+
+
+def compute_with(adapter_id: str, entry) -> Any:
+    """Run one case through one system in a worker; the canonical output (for `convtx new`)."""
+    from .plan import plan_task
+    from .errors import UsageError
+
+    if adapter_id not in ADAPTERS:
+        raise UsageError(f"--compute-with: unknown system {adapter_id!r} (known: {', '.join(ADAPTERS)})")
+    task = plan_task(entry, adapter_id)
+    if not hasattr(task, "args"):
+        raise UsageError(f"{adapter_id} cannot compute this case: {task.note}")
+    worker = Worker(adapter_id)
+    try:
+        hello = worker.start()
+        if not hello.available:
+            raise UsageError(f"{adapter_id}: {hello.error}")
+        reply = worker.call(task.op, task.args, task.x, task.w, task.b, task.dtype)
+    finally:
+        worker.stop()
+    if reply.kind != "ok":
+        raise UsageError(f"{adapter_id} failed: {reply.message}")
+    return task.reading.to_canonical_output(reply.output)
