@@ -15,7 +15,12 @@ ADAPTERS: dict[str, str] = {
     "keras": "convtx.adapters.keras_adapter",
     "tf": "convtx.adapters.tf_adapter",
     "jax": "convtx.adapters.jax_adapter",
+    "onnxruntime": "convtx.adapters.onnxruntime_adapter",
+    "onnx-ref": "convtx.adapters.onnx_ref_adapter",
 }
+
+# Which adapter renders each dialect's call text in `convtx translate`.
+DIALECT_ADAPTER = {"torch": "torch", "keras": "keras", "tf": "tf", "jax": "jax", "onnx": "onnxruntime"}
 
 REFERENCE = "numpy"
 

@@ -41,10 +41,6 @@ def render_call(fn: str, positional: list[str], kwargs: dict[str, Any]) -> str:
 
 
 def _literal(value: Any) -> str:
-    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
-        return "(" + ", ".join("(" + ", ".join(map(repr, v)) + ")" for v in value) + ("," if len(value) == 1 else "") + ")"
-    if isinstance(value, list):
-        return "(" + ", ".join(map(repr, value)) + ("," if len(value) == 1 else "") + ")"
     return repr(value)
 
 

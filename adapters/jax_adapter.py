@@ -51,7 +51,7 @@ def _kwargs(op: str, args: dict) -> dict:
 
 def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
     fn = "lax.conv_transpose" if op == "conv_transpose" else "lax.conv_general_dilated"
-    text = render_call(fn, ["x", "w"], _kwargs(op, args))
+    text = render_call(fn, ["x", "w"], {k: _tuples(v) for k, v in _kwargs(op, args).items()})
     return f"{text} + b (broadcast over the channel axis)" if has_bias else text
 
 

@@ -52,19 +52,30 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--html", metavar="FILE", required=True)
     rep.add_argument("--cases", nargs="*", default=[DEFAULT_CASES], metavar="PATH")
 
-    from . import newcase
+    from . import newcase, translate
     newcase.add_parser(sub)
+    translate.add_parser(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "translate":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         return COMMANDS[args.command](args)
     except UsageError as err:
         print(f"convtx {args.command}: {err}", file=sys.stderr)
         return EXIT_INPUT
     except ConvtxError as err:
+        print(f"convtx {args.command}: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as err:
+        from .semantics.common import ArgError
+        if not isinstance(err, ArgError):
+            raise
         print(f"convtx {args.command}: {err}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
@@ -180,7 +191,12 @@ def cmd_new(args) -> int:
     return newcase.run(args)
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
+def cmd_translate(args) -> int:
+    from . import translate
+    return translate.run(args, args.extra)
+
+
+COMMANDS = {"translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
             "report": cmd_report, "new": cmd_new}
 
 __all__ = ["main", "REFERENCE"]

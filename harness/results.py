@@ -32,6 +32,7 @@ class Result:
     note: str = ""
     weight_conversion: str | None = None
     output: list | None = None  # the output in the case's layout, when small enough
+    naive_port: str = ""  # semantics note: what carrying the case's arguments over by name gives
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -17,6 +17,7 @@ from ..adapters import REFERENCE, load
 from ..adapters.base import NativeCall
 from . import xfail
 from .casefile import Entry, Suite
+from .naive import naive_port
 from .plan import Task, plan_task
 from .results import Result, RunResults
 from .runner_core import invalid_results, judge, problem_of, run_entry
@@ -92,8 +93,21 @@ def _run_one(entry: Entry, fw: str, worker: Worker) -> Result:
     except Exception as err:
         return Result(entry.case.id, fw, "error", note=f"convtx could not plan the call: {type(err).__name__}: {err}")
     if isinstance(task, Result):
-        return task
-    return conclude(entry, task, worker.call(task.op, task.args, task.x, task.w, task.b, task.dtype))
+        result = task
+    else:
+        result = conclude(entry, task, worker.call(task.op, task.args, task.x, task.w, task.b, task.dtype))
+    result.naive_port = _naive_note(entry, fw)
+    return result
+
+
+def _naive_note(entry: Entry, fw: str) -> str:
+    dialect = load(fw).DIALECT
+    if entry.reading is None or entry.case.framework == dialect:
+        return ""
+    try:
+        return naive_port(entry.case.framework, dict(entry.case.args), entry.reading, dialect).note
+    except Exception as err:  # a note must never cost a verdict
+        return f"(no naive-port note: {type(err).__name__}: {err})"
 
 
 def _skip_all(fw: str, entries: list[Entry], out: queue.Queue, note: str) -> None:

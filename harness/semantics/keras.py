@@ -61,9 +61,7 @@ def transpose_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
     padding = one_of(args["padding"], ("valid", "same"), "args.padding", fold_case=True)
     out_pad = args["output_padding"]
     out_pad = None if out_pad is None else ints(out_pad, n, "args.output_padding", minimum=0)
-    if any(s > 1 for s in strides) and any(d > 1 for d in dilation):
-        raise InvalidArguments("args.dilation_rate", "Keras refuses strides > 1 together with "
-                               f"dilation_rate > 1 (strides={list(strides)}, dilation_rate={list(dilation)})")
+    refuse_strided_dilation(strides, dilation, "args.dilation_rate")
     if out_pad is not None and any(op >= s for op, s in zip(out_pad, strides)):
         raise InvalidArguments("args.output_padding", f"output_padding={list(out_pad)} must be "
                                f"smaller than strides={list(strides)}")
@@ -75,6 +73,13 @@ def transpose_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
              for i, k, a in zip(shapes.in_size, shapes.kernel, axes)]
     check_positive(sizes, "the output size", "args.padding")
     return tuple(axes)
+
+
+def refuse_strided_dilation(strides, dilation, field: str) -> None:
+    """Keras layers and tf.nn.convolution refuse strides > 1 together with dilation > 1."""
+    if any(s > 1 for s in strides) and any(d > 1 for d in dilation):
+        raise InvalidArguments(field, "strides > 1 together with dilation > 1 is refused "
+                               f"(strides={list(strides)}, dilation={list(dilation)})")
 
 
 def keras_transpose_crop(padding: str, K: int, s: int, op: int | None) -> tuple[int, int]:
@@ -94,6 +99,7 @@ def same_forward_pads(i: int, K: int, s: int) -> tuple[int, int]:
 
 def conv_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
     padding = one_of(args["padding"], ("valid", "same", "causal"), "args.padding", fold_case=True)
+    refuse_strided_dilation(strides, dilation, "args.dilation_rate")
     if padding == "causal" and shapes.ndim != 1:
         raise InvalidArguments("args.padding", "padding='causal' exists only for Conv1D")
     axes = []
@@ -137,10 +143,10 @@ def candidates(g):
 def why_not(g) -> str:
     if g.groups != 1 and g.op == "conv_transpose":
         return f"Keras 3 Conv*DTranspose layers have no groups (this call has groups={g.groups})"
-    if g.op == "conv":
-        return f"Keras Conv layers pad only 'valid', 'same' or 'causal'; this needs pads {list(g.crops)}"
     if any(a.stride > 1 for a in g.axes) and any(a.dilation > 1 for a in g.axes):
         return "Keras refuses strides > 1 together with dilation_rate > 1"
+    if g.op == "conv":
+        return f"Keras Conv layers pad only 'valid', 'same' or 'causal'; this needs pads {list(g.crops)}"
     return (f"crop {list(g.crops)} is neither 'valid' (crop (0, -output_padding)) nor 'same' (a balanced crop, "
             "any odd pixel cropped at the end), with output_padding None or < strides. "
             "Equivalent: padding='valid', then slice/zero-pad")

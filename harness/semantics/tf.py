@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, channels_first,
                      channels_last, check_groups, check_positive, ints)
-from .keras import same_forward_pads
+from .keras import refuse_strided_dilation, same_forward_pads
 from ..problem import Axis, dilated_extent, full_length, output_length
 
 _FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
@@ -119,6 +119,7 @@ def transpose_axes(shapes: Shapes, args, strides, dilation, nchw: bool) -> tuple
 
 def conv_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
     n = shapes.ndim
+    refuse_strided_dilation(strides, dilation, "args.dilations")
     padding = args["padding"]
     nchw = _is_nchw(args, n)
     pairs = None if padding in ("SAME", "VALID") else _explicit_pairs(padding, n, nchw, "args.padding")
@@ -159,6 +160,8 @@ def candidates(g):
 
 
 def why_not(g) -> str:
+    if g.op == "conv" and any(a.stride > 1 for a in g.axes) and any(a.dilation > 1 for a in g.axes):
+        return "tf.nn.convolution refuses strides > 1 together with dilations > 1"
     if g.op == "conv":
         return f"tf.nn convolutions cannot crop the input; this needs pads {list(g.crops)}"
     if g.groups != 1:

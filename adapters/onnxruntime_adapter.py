@@ -1,0 +1,42 @@
+"""onnxruntime adapter: a one-node ConvTranspose / Conv model run on the CPU execution provider.
+
+Speaks the onnx dialect (the spec's meaning): pads, output_padding, output_shape, auto_pad,
+dilations, group; weights (C_in, C_out/group, *k), as torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import module_available
+from .onnx_common import build_model, code  # noqa: F401  (code is part of the adapter contract)
+
+ID = "onnxruntime"
+DIALECT = "onnx"
+INSTALL_HINT = "pip install '.[onnx]'"
+ENV: dict[str, str] = {}
+
+
+def available() -> bool:
+    return module_available("onnxruntime") and module_available("onnx")
+
+
+def version() -> str:
+    import onnxruntime
+    return onnxruntime.__version__
+
+
+def environment(device: str = "cpu") -> dict:
+    import onnx
+    return {"device": device, "provider": "CPUExecutionProvider", "onnx": onnx.__version__}
+
+
+def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    import onnxruntime as ort
+
+    model = build_model(op, args, x, w, b, dtype)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    (out,) = session.run(None, {"x": x.astype(dtype)})
+    return np.asarray(out, dtype=np.float64)
