@@ -1,0 +1,114 @@
+"""Every case through every framework (real torch, Keras, TF, jax, onnxruntime, onnx-ref).
+
+One run of the whole suite (module fixture), then assertions on its verdicts: the documents'
+examples pass wherever they can be expressed, and the semantic traps are translated correctly
+and reported as notes, not failures.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from convtx.harness.casefile import load_suite
+from convtx.harness.results import FAILING
+from convtx.harness.runner import RunOptions, run_suite
+from convtx.harness import xfail
+from frameworks import require
+
+FRAMEWORKS = ["numpy", "torch", "keras", "tf", "jax", "onnxruntime", "onnx-ref"]
+
+
+@pytest.fixture(scope="module")
+def run(request):
+    for fw in FRAMEWORKS:
+        require(fw)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    suite = load_suite([os.path.join(root, "cases")])
+    assert not suite.errors
+    result = run_suite(suite, FRAMEWORKS, opts=RunOptions(xfails=xfail.load_xfails(FRAMEWORKS)))
+    return {(r.case, r.framework): r for r in result.results}, suite, result
+
+
+def test_every_case_has_a_verdict_for_every_framework(run):
+    verdicts, suite, _ = run
+    for entry in suite.entries:
+        for fw in FRAMEWORKS:
+            assert (entry.case.id, fw) in verdicts, f"no verdict for {entry.case.id} on {fw}"
+
+
+def test_nothing_unexpected_fails(run):
+    verdicts, _, result = run
+    bad = [f"{r.case} on {r.framework}: {r.status}: {r.note}" for r in verdicts.values() if r.status in FAILING]
+    assert not bad, "\n".join(bad)
+    assert all(result.frameworks[fw] for fw in FRAMEWORKS)
+
+
+def test_document_examples_pass_on_their_own_framework(run):
+    verdicts, suite, _ = run
+    for entry in suite.entries:
+        if "doc-example" in entry.case.tags:
+            r = verdicts[(entry.case.id, entry.case.framework)]
+            assert r.status == "pass", f"{entry.case.id} on {entry.case.framework}: {r.status}: {r.note}"
+
+
+def test_keras_same_is_a_one_pixel_shift_of_torch_p1_op1(run):
+    verdicts, _, _ = run
+    torch_on_keras = verdicts[("sem-torch-k3-s2-p1-op1", "keras")]
+    assert torch_on_keras.status == "not_expressible"
+    assert "naive port keras(padding='same', output_padding=[1, 1]): same 6x6 size, shifted by [-1, -1]" in torch_on_keras.naive_port
+    keras_on_torch = verdicts[("sem-keras-same-k3-s2", "torch")]
+    assert keras_on_torch.status == "not_expressible" and "crops more at the end" in keras_on_torch.note
+    for fw in ("tf", "jax", "onnxruntime"):
+        assert verdicts[("sem-keras-same-k3-s2", fw)].status == "pass"
+        assert verdicts[("sem-torch-k3-s2-p1-op1", fw)].status == "pass"
+
+
+def test_keras_output_padding_none_versus_zero(run):
+    verdicts, _, _ = run
+    none, zero = verdicts[("sem-keras-valid-k2-s4-op-none", "keras")], verdicts[("sem-keras-valid-k2-s4-op-0", "keras")]
+    assert none.status == zero.status == "pass"
+    assert none.shape == [1, 8, 8, 1] and zero.shape == [1, 6, 6, 1]
+    torch = verdicts[("sem-keras-valid-k2-s4-op-none", "torch")]
+    assert torch.status == "pass" and "output_padding=2" in torch.call
+
+
+def test_jax_paddings_and_kernel_flip(run):
+    verdicts, _, _ = run
+    for case in ("sem-jax-valid-k2-s3", "sem-jax-explicit-legacy", "sem-jax-explicit-consistent",
+                 "sem-jax-transpose-kernel"):
+        for fw in ("numpy", "torch", "tf", "jax"):
+            assert verdicts[(case, fw)].status == "pass", (case, fw, verdicts[(case, fw)].note)
+    torch_on_jax = verdicts[("sem-torch-k3-s2-p1-op1", "jax")]
+    assert "np.flip(w, axis=(2, 3))" in torch_on_jax.weight_conversion
+    assert "kernel spatially flipped" in torch_on_jax.naive_port
+
+
+def test_tf_output_shape_picks_the_size(run):
+    verdicts, _, _ = run
+    assert verdicts[("sem-tf-output-shape-5", "tf")].shape == [1, 5, 5, 1]
+    assert verdicts[("sem-tf-output-shape-6", "tf")].shape == [1, 6, 6, 1]
+    assert verdicts[("sem-tf-output-shape-6", "keras")].status == "pass"  # Keras 'same' k3 s2
+
+
+def test_dilation_groups_1d_3d(run):
+    verdicts, _, _ = run
+    assert verdicts[("sem-torch-dilation-op", "torch")].status == "pass"
+    assert verdicts[("sem-torch-dilation-op", "keras")].status == "not_expressible"
+    assert verdicts[("sem-torch-dilation-op", "onnxruntime")].status == "xfail"
+    groups = {fw: verdicts[("sem-torch-groups-bias", fw)] for fw in FRAMEWORKS}
+    assert groups["torch"].status == groups["jax"].status == groups["onnxruntime"].status == "pass"
+    assert "lax.conv_general_dilated" in groups["jax"].call and "feature_group_count=2" in groups["jax"].call
+    assert groups["keras"].status == groups["tf"].status == "not_expressible"
+    for case in ("sem-torch-1d-k2-s3", "sem-keras-same-1d-k2-s3", "sem-torch-3d-k2-s2"):
+        for fw in ("numpy", "torch", "keras", "tf", "jax"):
+            assert verdicts[(case, fw)].status in ("pass", "not_expressible"), (case, fw)
+    assert verdicts[("sem-torch-3d-k2-s2", "jax")].status == "pass"
+
+
+def test_declared_invalid_case_is_refused_by_torch(run):
+    verdicts, _, _ = run
+    r = verdicts[("doc001-2x2-s2-p2-as-written", "torch")]
+    assert r.status == "pass" and r.note.startswith("refused as the case declares")
+    assert verdicts[("doc001-2x2-s2-p2-as-written", "jax")].status == "not_expressible"
