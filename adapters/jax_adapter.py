@@ -16,7 +16,7 @@ from .base import given, module_available, render_call
 ID = "jax"
 DIALECT = "jax"
 INSTALL_HINT = "pip install '.[jax]'"
-ENV = {"JAX_PLATFORMS": "cpu", "JAX_ENABLE_X64": "1"}
+ENV = {"JAX_ENABLE_X64": "1"}
 
 
 def available() -> bool:
@@ -56,11 +56,14 @@ def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
 
 
 def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    import jax
     import jax.numpy as jnp
     from jax import lax
 
     kwargs = {k: _tuples(v) for k, v in _kwargs(op, args).items()}
-    xt, wt = jnp.asarray(x, dtype=dtype), jnp.asarray(w, dtype=dtype)
+    target = jax.devices("gpu" if device == "cuda" else "cpu")[0]
+    xt = jax.device_put(jnp.asarray(x, dtype=dtype), target)
+    wt = jax.device_put(jnp.asarray(w, dtype=dtype), target)
     fn = lax.conv_transpose if op == "conv_transpose" else lax.conv_general_dilated
     out = fn(xt, wt, **kwargs)
     if b is not None:

@@ -64,9 +64,10 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
 
     ndim = x.ndim - 2
     kwargs = _layer_kwargs(op, args, w.shape)
-    layer = getattr(keras.layers, _class(op, ndim))(use_bias=b is not None, dtype=dtype, **kwargs)
-    layer.build(tuple(x.shape))
-    layer.set_weights([w.astype(dtype if dtype != "bfloat16" else "float32")]
-                      + ([b.astype("float32" if dtype == "bfloat16" else dtype)] if b is not None else []))
-    out = layer(keras.ops.convert_to_tensor(x, dtype=dtype))
-    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(out, "float64")))
+    with keras.device("gpu:0" if device == "cuda" else "cpu:0"):
+        layer = getattr(keras.layers, _class(op, ndim))(use_bias=b is not None, dtype=dtype, **kwargs)
+        layer.build(tuple(x.shape))
+        host = "float32" if dtype == "bfloat16" else dtype
+        layer.set_weights([w.astype(host)] + ([b.astype(host)] if b is not None else []))
+        out = layer(keras.ops.convert_to_tensor(x, dtype=dtype))
+        return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(out, "float64")))

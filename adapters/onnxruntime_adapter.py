@@ -28,7 +28,8 @@ def version() -> str:
 
 def environment(device: str = "cpu") -> dict:
     import onnx
-    return {"device": device, "provider": "CPUExecutionProvider", "onnx": onnx.__version__}
+    provider = "CUDAExecutionProvider" if device == "cuda" else "CPUExecutionProvider"
+    return {"device": device, "provider": provider, "onnx": onnx.__version__}
 
 
 def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
@@ -37,6 +38,7 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
     model = build_model(op, args, x, w, b, dtype)
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=providers)
     (out,) = session.run(None, {"x": x.astype(dtype)})
     return np.asarray(out, dtype=np.float64)
