@@ -69,7 +69,8 @@ def parse_index(text: str) -> tuple[int, ...]:
         raise UsageError(f"--at {text!r}: expected comma-separated integers, e.g. 0,0,0,1") from None
 
 
-def explain(entry: Entry, index: tuple[int, ...]) -> Explanation:
+def explain(entry: Entry, index: tuple[int, ...], tensors=None) -> Explanation:
+    """The terms of output element `index` (case layout); `tensors` = case.tensors(), if at hand."""
     case, reading = entry.case, entry.reading
     if reading is None:
         raise UsageError(f"case '{case.id}' is declared invalid ({case.expected.reason}): it has no output")
@@ -78,7 +79,7 @@ def explain(entry: Entry, index: tuple[int, ...]) -> Explanation:
         raise UsageError(f"--at {','.join(map(str, index))}: not an index of the output, whose shape is "
                          f"{list(shape)} in the case's layout")
     g = reading.geometry
-    x, w, b = case.tensors()
+    x, w, b = tensors if tensors is not None else case.tensors()
     n, co, *o = reading.canonical_index(index)
     x_index, w_index = _index_mappers(reading)
     terms = []

@@ -33,6 +33,7 @@ class Result:
     weight_conversion: str | None = None
     output: list | None = None  # the output in the case's layout, when small enough
     naive_port: str = ""  # semantics note: what carrying the case's arguments over by name gives
+    diagnosis: str = ""  # for a verdict that is not a pass: why, as a sentence a user can act on
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
