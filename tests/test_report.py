@@ -1,0 +1,55 @@
+"""The HTML report without a browser: deterministic, escaped, self-contained; and the terminal summary."""
+
+from __future__ import annotations
+
+import os
+
+from convtx.harness.casefile import load_suite
+from convtx.harness.results import read_json, write_json
+from convtx.harness.runner import run_suite
+from convtx.reports.html import render
+from convtx.reports.terminal import render_summary
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run():
+    suite = load_suite([os.path.join(ROOT, "cases", "seeds")])
+    return suite, run_suite(suite, ["numpy"])
+
+
+def test_same_results_render_the_same_bytes(tmp_path):
+    suite, run = _run()
+    first = render(run, suite)
+    path = tmp_path / "r.json"
+    write_json(str(path), run)
+    assert render(read_json(str(path)), suite) == first
+
+
+def test_self_contained(tmp_path):
+    suite, run = _run()
+    html = render(run, suite)
+    for needle in ("http://", "https://", "<link", "src=\"http", "@import"):
+        assert needle not in html
+
+
+def test_explanations_are_embedded_safely(write_case):
+    case = """
+id: tricky
+title: "</script><script>alert(1)</script>"
+framework: torch
+input: [[[1, 2]]]
+weight: [[[1, 1]]]
+expected: [[[1, 3, 2]]]
+"""
+    suite = load_suite([write_case(case)])
+    html = render(run_suite(suite, ["numpy"]), suite)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count("<script") == 2  # the explanation data block and the report's script
+
+
+def test_terminal_summary_counts():
+    _, run = _run()
+    text = render_summary(run)
+    assert "numpy" in text and text.rstrip().endswith("all conform")
