@@ -97,7 +97,7 @@ def load_yaml(path: str, text: str | None = None) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Mark(path, mark.line + 1, mark.column + 1) if mark else Mark(path, 1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = ", ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         raise CaseError(where, f"YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise CaseError(Mark(path, 1, 1), f"YAML error: {exc}") from None
