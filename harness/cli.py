@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from ..adapters import ADAPTERS, REFERENCE
@@ -16,7 +17,7 @@ from .casefile import Suite, load_suite
 from .errors import ConvtxError, UsageError
 
 DEFAULT_CASES = "cases"
-EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("convtx: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def _print_errors(suite: Suite) -> None:
@@ -112,8 +113,12 @@ def cmd_run(args) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     total = (len(suite.entries) + len(suite.errors)) * len(frameworks)
     printer = terminal.Printer(quiet=args.quiet, total=total)
-    run = run_suite(suite, frameworks, progress=printer.progress,
-                    opts=RunOptions(timeout=args.timeout, device=args.device, xfails=xfails))
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        run = run_suite(suite, frameworks, progress=printer.progress,
+                        opts=RunOptions(timeout=args.timeout, device=args.device, xfails=xfails))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     printer.summary(run)
     if args.json:
         write_json(args.json, run)
@@ -122,9 +127,16 @@ def cmd_run(args) -> int:
         from ..reports import html
         html.write_report(args.html, run, suite)
         print(f"report: {args.html}")
+    if run.partial:
+        print("convtx run: interrupted; the results above are partial", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if suite.errors:
         return EXIT_INPUT
     return EXIT_FAIL if run.failing() else EXIT_OK
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def cmd_validate(args) -> int:

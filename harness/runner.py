@@ -34,6 +34,7 @@ class RunOptions:
     device: str = "cpu"
     xfails: list = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    workers: list = field(default_factory=list)  # live workers, killed at once on an interrupt
 
 
 def conclude(entry: Entry, task: Task, reply: Reply) -> Result:
@@ -69,6 +70,7 @@ def _framework_job(fw: str, entries: list[Entry], out: queue.Queue, opts: RunOpt
             _skip_all(fw, entries, out, f"skipped: not installed ({adapter.INSTALL_HINT})")
             return
         worker = Worker(fw, timeout=opts.timeout, device=opts.device)
+        opts.workers.append(worker)
         try:
             hello = worker.start()
             if not hello.available:
@@ -141,6 +143,8 @@ def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = N
     except KeyboardInterrupt:
         opts.stop.set()
         run.partial = True
+        for worker in list(opts.workers):
+            worker.kill()
         for t in threads:
             t.join(10)
     for result in invalid_results(suite, frameworks):

@@ -14,6 +14,7 @@ import importlib
 import multiprocessing
 import os
 import re
+import signal
 import tempfile
 import traceback
 from dataclasses import dataclass, field
@@ -55,7 +56,8 @@ def _short(err: BaseException) -> str:
 
 
 def worker_main(module_name: str, conn, env: dict[str, str], log_path: str, device: str) -> None:
-    """Entry point of a worker process."""
+    """Entry point of a worker process (Ctrl-C is the parent's to handle: the worker ignores SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
@@ -136,9 +138,11 @@ class Worker:
                 return Reply("timeout", message=f"no answer within {self.timeout:g} s; the worker was "
                                                 "killed and will be restarted")
             kind, payload = self.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            self.process.join(5)
-            code = self.process.exitcode
+        except (EOFError, OSError, BrokenPipeError, AttributeError):
+            process = self.process
+            if process is not None:
+                process.join(5)
+            code = process.exitcode if process is not None else None
             self.kill()
             return Reply("died", message=f"the {self.adapter_id} worker died (exit code {code}) and was "
                                          f"restarted{self._log_tail()}")
