@@ -45,10 +45,47 @@ def judge(entry: Entry, framework: str, output: np.ndarray, call: NativeCall) ->
         bad = compare_shape(out.shape, expected_shape, call_text)
         result.status, result.note = (bad.status, bad.message) if bad else ("pass", "shape only "
                                                                              "(the case's values are random)")
-        return result
-    cmp = compare_values(out, expected_values(entry), case.tol, call_text)
-    result.status, result.max_abs_error, result.note = cmp.status, cmp.max_abs_error, cmp.message
+    else:
+        cmp = compare_values(out, expected_values(entry), case.tol, call_text)
+        result.status, result.max_abs_error, result.note = cmp.status, cmp.max_abs_error, cmp.message
+    if result.status != "pass":
+        result.diagnosis = diagnosis_of(entry, framework, output)
     return result
+
+
+def diagnosis_of(entry: Entry, framework: str, output: np.ndarray) -> str:
+    """Why a canonical output differs from the case's expectation (never raises)."""
+    from .diagnose import diagnose
+    try:
+        problem = problem_of(entry)
+        exp = entry.case.expected
+        if exp.kind == "tensor":
+            expected = entry.reading.to_canonical_output(exp.tensor.materialize("float64"))
+        else:
+            from ..adapters import numpy_ref
+            expected = numpy_ref.compute(problem)
+        found = diagnose(problem, output, expected, framework, entry.case.dtype, entry.case.tol)
+        if found.details.get("matches_reference"):
+            return _expected_differs(problem, output, expected, framework, entry.case.dtype, found.sentence)
+        return found.sentence
+    except Exception as err:  # a diagnosis must never cost a verdict
+        return f"(no diagnosis: {type(err).__name__}: {err})"
+
+
+def _expected_differs(problem, reference, expected, framework: str, dtype: str, fallback: str) -> str:
+    """The framework agrees with the reference: say how the case's expected tensor differs instead."""
+    from .diagnose import diagnose
+    d = diagnose(problem, expected, reference, "expected", dtype)
+    head = f"{framework} agrees with the NumPy reference; the case's expected tensor does not: "
+    if d.kind in ("shifted", "crop"):
+        return (head + f"it is the full output cropped {d.details['crops']} instead of {d.details['expected_crops']}"
+                + (" with the kernel spatially flipped" if d.details.get("flipped") else "")
+                + " - the expected values were computed with another framework's padding convention?")
+    if d.kind == "kernel_flipped":
+        return head + "it was computed with the kernel spatially flipped (a jax-style forward-convolution kernel?)"
+    if d.kind == "channels_swapped":
+        return head + "it was computed with the weight's input and output channels swapped"
+    return fallback
 
 
 def refused(entry: Entry, framework: str) -> Result:

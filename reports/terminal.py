@@ -46,7 +46,9 @@ def render_summary(run: RunResults, details: bool = True) -> str:
     if details:
         for r in run.results:
             if r.status in ATTENTION:
-                lines.append(f"{r.status.upper():<15} {r.framework:<8} {r.case}: {r.note}")
+                lines.append(f"{r.status.upper():<15} {r.framework:<8} {r.case}: {r.diagnosis or r.note}")
+                if r.diagnosis:
+                    lines.append(f"{'':<24} {r.note}")
         if lines:
             lines.append("")
     width = max([len(fw) for fw in counts] + [9])
