@@ -55,24 +55,42 @@ def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
     return f"{text} + b (broadcast over the channel axis)" if has_bias else text
 
 
+_COMPILED: dict = {}  # one jitted function per call signature; jax caches its compilations per shape
+
+
+def _function(op: str, kwargs: dict, bias_axis: int | None):
+    import jax
+    from jax import lax
+
+    key = (op, repr(sorted(kwargs.items())), bias_axis)
+    if key not in _COMPILED:
+        fn = lax.conv_transpose if op == "conv_transpose" else lax.conv_general_dilated
+
+        def conv(x, w, b):
+            out = fn(x, w, **kwargs)
+            if bias_axis is None:
+                return out
+            shape = [1] * out.ndim
+            shape[bias_axis] = -1
+            return out + b.reshape(shape)
+
+        _COMPILED[key] = jax.jit(conv)
+    return _COMPILED[key]
+
+
 def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
     import jax
     import jax.numpy as jnp
-    from jax import lax
 
     kwargs = {k: _tuples(v) for k, v in _kwargs(op, args).items()}
-    target = jax.devices("gpu" if device == "cuda" else "cpu")[0]
-    xt = jax.device_put(jnp.asarray(x, dtype=dtype), target)
-    wt = jax.device_put(jnp.asarray(w, dtype=dtype), target)
-    fn = lax.conv_transpose if op == "conv_transpose" else lax.conv_general_dilated
-    out = fn(xt, wt, **kwargs)
+    bias_axis = None
     if b is not None:
         from convtx.harness.semantics.jax import dimension_numbers
-        out_spec = dimension_numbers(op, args, x.ndim - 2)[2]
-        shape = [1] * out.ndim
-        shape[out_spec.index("C")] = -1
-        out = out + jnp.asarray(b, dtype=dtype).reshape(shape)
-    return np.asarray(out.astype(jnp.float64) if dtype != "float64" else out, dtype=np.float64)
+        bias_axis = dimension_numbers(op, args, x.ndim - 2)[2].index("C")
+    target = jax.devices("gpu" if device == "cuda" else "cpu")[0]
+    put = lambda a: jax.device_put(jnp.asarray(a, dtype=dtype), target)  # noqa: E731
+    out = _function(op, kwargs, bias_axis)(put(x), put(w), put(b if b is not None else np.zeros(1)))
+    return np.asarray(out).astype(np.float64)
 
 
 class GroupedTranspose:

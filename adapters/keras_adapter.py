@@ -59,14 +59,28 @@ def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
     return f"layer = {layer}; layer.build({tuple(x_shape)}); layer.set_weights({weights}); layer(x)"
 
 
+_LAYERS: dict = {}  # same call, same shapes: the built layer is reused, only its weights are set
+
+
+def _layer(op: str, args: dict, x_shape, w_shape, has_bias: bool, dtype: str):
+    import keras
+
+    key = (op, repr(sorted(args.items())), tuple(x_shape), tuple(w_shape), has_bias, dtype)
+    if key not in _LAYERS:
+        if len(_LAYERS) > 256:
+            _LAYERS.clear()
+        kwargs = _layer_kwargs(op, args, w_shape)
+        layer = getattr(keras.layers, _class(op, len(x_shape) - 2))(use_bias=has_bias, dtype=dtype, **kwargs)
+        layer.build(tuple(x_shape))
+        _LAYERS[key] = layer
+    return _LAYERS[key]
+
+
 def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
     import keras
 
-    ndim = x.ndim - 2
-    kwargs = _layer_kwargs(op, args, w.shape)
     with keras.device("gpu:0" if device == "cuda" else "cpu:0"):
-        layer = getattr(keras.layers, _class(op, ndim))(use_bias=b is not None, dtype=dtype, **kwargs)
-        layer.build(tuple(x.shape))
+        layer = _layer(op, args, x.shape, w.shape, b is not None, dtype)
         host = "float32" if dtype == "bfloat16" else dtype
         layer.set_weights([w.astype(host)] + ([b.astype(host)] if b is not None else []))
         out = layer(keras.ops.convert_to_tensor(x, dtype=dtype))

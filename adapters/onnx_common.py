@@ -50,3 +50,12 @@ def build_model(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = 8
     return model
+
+
+def unsupported_dtype(runtime: str, op: str, dtype: str, missing: tuple[str, ...]) -> str | None:
+    kind = "ConvTranspose" if op == "conv_transpose" else "Conv"
+    if dtype == "bfloat16":
+        return f"ONNX {kind} (opset {OPSET}) takes no bfloat16 tensors"
+    if dtype in missing:
+        return f"{runtime} has no {dtype} {kind} kernel on the CPU"
+    return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import module_available
-from .onnx_common import build_model, code  # noqa: F401  (code is part of the adapter contract)
+from .onnx_common import build_model, code, unsupported_dtype  # noqa: F401  (code is part of the contract)
 
 ID = "onnx-ref"
 DIALECT = "onnx"
@@ -34,3 +34,7 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
     model = build_model(op, args, x, w, b, dtype)
     (out,) = ReferenceEvaluator(model).run(None, {"x": x.astype(dtype)})
     return np.asarray(out, dtype=np.float64)
+
+
+def unsupported(op: str, geometry, dtype: str) -> str | None:
+    return unsupported_dtype("the ONNX reference evaluator", op, dtype, ())

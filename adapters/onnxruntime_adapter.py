@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import module_available
-from .onnx_common import build_model, code  # noqa: F401  (code is part of the adapter contract)
+from .onnx_common import build_model, code, unsupported_dtype  # noqa: F401  (code is part of the contract)
 
 ID = "onnxruntime"
 DIALECT = "onnx"
@@ -42,3 +42,8 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
     session = ort.InferenceSession(model.SerializeToString(), options, providers=providers)
     (out,) = session.run(None, {"x": x.astype(dtype)})
     return np.asarray(out, dtype=np.float64)
+
+
+def unsupported(op: str, geometry, dtype: str) -> str | None:
+    """What this runtime cannot run at all (a limit, not a wrong answer)."""
+    return unsupported_dtype("onnxruntime's CPU execution provider", op, dtype, ("float64",))

@@ -67,3 +67,11 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
             out = tf.nn.bias_add(out, tf.constant(b, dtype=tdtype),
                                  data_format="NC..." if fmt.startswith("NC") else None)
         return tf.cast(out, tf.float64).numpy()
+
+
+def unsupported(op: str, geometry, dtype: str) -> str | None:
+    """What tf.nn cannot run on the CPU at all (a limit, not a wrong answer)."""
+    if op == "conv_transpose" and dtype in ("float16", "float64") and any(a.dilation > 1 for a in geometry.axes):
+        return (f"tf.nn's CPU kernels for the transposed convolution reject dilation > 1 in {dtype} "
+                "('Current CPU implementations do not yet support dilation rates larger than 1')")
+    return None

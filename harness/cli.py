@@ -53,9 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--html", metavar="FILE", required=True)
     rep.add_argument("--cases", nargs="*", default=[DEFAULT_CASES], metavar="PATH")
 
-    from . import newcase, translate
+    from . import fuzz, newcase, translate
     newcase.add_parser(sub)
     translate.add_parser(sub)
+    fuzz.add_parser(sub)
     return p
 
 
@@ -208,7 +209,12 @@ def cmd_translate(args) -> int:
     return translate.run(args, args.extra)
 
 
-COMMANDS = {"translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
+def cmd_fuzz(args) -> int:
+    from . import fuzz
+    return fuzz.run(args)
+
+
+COMMANDS = {"fuzz": cmd_fuzz, "translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
             "report": cmd_report, "new": cmd_new}
 
 __all__ = ["main", "REFERENCE"]

@@ -49,6 +49,10 @@ def plan_task(entry: Entry, adapter_id: str) -> Task | Result:
                           note=f"the case's call is invalid in {case.framework} ({entry.refusal}); "
                                "there is nothing to translate")
         return _literal(entry, adapter_id, adapter, "refusal")
+    limit = getattr(adapter, "unsupported", None)
+    reason = limit(case.op, entry.reading.geometry, case.dtype) if limit else None
+    if reason:
+        return Result(case.id, adapter_id, "not_expressible", note=reason)
     if own:
         return _literal(entry, adapter_id, adapter, "literal")
     return _translated(entry, adapter_id, adapter)

@@ -68,6 +68,9 @@ def _spatial(value, n: int, field: str, nchw: bool) -> tuple[int, ...]:
 
 
 def _explicit_pairs(padding, n: int, nchw: bool, field: str) -> list[tuple[int, int]]:
+    if n != 2 and isinstance(padding, list):
+        raise InvalidArguments(field, f"tf.nn takes explicit padding only for 2-D convolutions; {n}-D takes "
+                               "'SAME' or 'VALID'")
     if not isinstance(padding, list) or len(padding) not in (n, n + 2) or not all(
             isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
                                                         for v in p) for p in padding):
@@ -146,7 +149,7 @@ def candidates(g):
     if g.op == "conv":
         for mode in ("VALID", "SAME"):
             yield {**base, "padding": mode}
-        if all(a.lo >= 0 and a.hi >= 0 for a in g.axes):
+        if g.ndim == 2 and all(a.lo >= 0 and a.hi >= 0 for a in g.axes):
             yield {**base, "padding": [[0, 0]] + [[a.lo, a.hi] for a in g.axes] + [[0, 0]]}
         return
     if g.groups != 1:
@@ -154,7 +157,7 @@ def candidates(g):
     shape = [g.batch, *g.out_size, g.out_channels]
     for mode in ("VALID", "SAME"):
         yield {"output_shape": shape, **base, "padding": mode}
-    if all(a.lo >= 0 for a in g.axes):
+    if g.ndim == 2 and all(a.lo >= 0 for a in g.axes):
         pads = [[0, 0]] + [[a.lo, max(a.hi, 0)] for a in g.axes] + [[0, 0]]
         yield {"output_shape": shape, **base, "padding": pads}
 
@@ -167,5 +170,8 @@ def why_not(g) -> str:
     if g.groups != 1:
         return (f"tf.nn.conv*_transpose has no groups (this call has groups={g.groups}); "
                 "see tensorflow/tensorflow#45216")
+    if g.ndim != 2:
+        return (f"crop {list(g.crops)} is neither 'SAME' nor 'VALID' with some output_shape, and tf.nn takes "
+                f"explicit padding only in 2-D")
     return (f"crop {list(g.crops)} needs zeros at the start or more than stride-1 zeros at the end; "
             "tf.nn explicit padding crops (pb, L - pb - O) with pb >= 0 and output_shape O at most L + stride - 1")

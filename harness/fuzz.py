@@ -1,0 +1,238 @@
+"""`convtx fuzz`: differential fuzzing of every framework against the reference.
+
+A seeded generator (`fuzzgen`) draws N configurations spelled in the frameworks' own terms; the
+runner sends each through every available framework (in parallel workers) and compares with the
+NumPy reference.  Discrepancies are grouped by framework and kind (status + diagnosis), one
+representative per group is shrunk to a minimal configuration by a greedy shrinker (each step
+makes one integer smaller and keeps the step only if the same framework still fails the same way),
+and written as a YAML case whose expected tensor comes from the reference and whose notes name the
+framework and the diagnosis.
+
+Why not hypothesis: a hypothesis test stops generating at its first failure and shrinks that
+one; a triage run needs every class of discrepancy in the whole N-configuration sample, grouped,
+each shrunk - so the generation is a seeded NumPy generator (reproducible from --seed) and the
+shrinker is this module's.  hypothesis still drives the reference-vs-loop property tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import time
+from dataclasses import dataclass
+
+import yaml
+
+from . import fuzzgen
+from .casefile import Suite
+from .results import FAILING, Result
+from .runner import RunOptions, conclude, run_suite
+from .plan import plan_task
+from .workers import Worker
+
+
+@dataclass
+class Finding:
+    framework: str
+    signature: str
+    count: int
+    config: fuzzgen.Config
+    result: Result
+    shrunk: fuzzgen.Config | None = None
+    shrunk_result: Result | None = None
+    path: str = ""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("fuzz", help="differential fuzzing: random configurations through every framework")
+    p.add_argument("--n", type=int, default=200, help="configurations to draw (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (a run is reproducible from it)")
+    p.add_argument("--frameworks", help="comma-separated ids (default: every adapter)")
+    p.add_argument("--out", default=os.path.join("cases", "found"), help="where shrunk cases go (default cases/found)")
+    p.add_argument("--no-shrink", action="store_true", help="report the groups, write nothing")
+    p.add_argument("--timeout", type=float, default=60.0)
+    p.add_argument("--json", metavar="FILE", help="write the findings as JSON")
+
+
+def signature(result: Result) -> str:
+    """What kind of failure: status plus the diagnosis (or error) with numbers and sizes removed."""
+    text = (result.diagnosis or result.note).split("; last log line:")[0]
+    text = re.sub(r"\[[^\]]*\]|\([^)]*\)", "", text)
+    text = re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", text)
+    return f"{result.status}: {' '.join(text.split())[:110]}"
+
+
+def _failures(run) -> dict[tuple[str, str], list[Result]]:
+    groups: dict[tuple[str, str], list[Result]] = {}
+    for r in run.results:
+        if r.status in FAILING:
+            groups.setdefault((r.framework, signature(r)), []).append(r)
+    return groups
+
+
+def _still_fails(worker: Worker, config: fuzzgen.Config, framework: str, sig: str) -> Result | None:
+    entry = fuzzgen.to_entry(config, 0)
+    if entry is None:
+        return None
+    task = plan_task(entry, framework)
+    if isinstance(task, Result):
+        return None
+    result = conclude(entry, task, worker.call(task.op, task.args, task.x, task.w, task.b, task.dtype))
+    return result if result.status in FAILING and signature(result) == sig else None
+
+
+def _smaller(c: fuzzgen.Config):
+    """Candidate configurations one step simpler than c (most effective first)."""
+    n = c.ndim
+    if n > 1:
+        for a in range(n):
+            drop = lambda t: tuple(v for j, v in enumerate(t) if j != a)  # noqa: E731
+            yield dataclasses.replace(c, size=drop(c.size), kernel=drop(c.kernel), stride=drop(c.stride),
+                                      dilation=drop(c.dilation), pads=drop(c.pads[:n]) + drop(c.pads[n:]))
+    for name, low in (("batch", 1), ("groups", 1), ("cin_g", 1), ("cout_g", 1)):
+        if getattr(c, name) > low:
+            yield dataclasses.replace(c, **{name: low})
+            yield dataclasses.replace(c, **{name: getattr(c, name) - 1})
+    if c.bias:
+        yield dataclasses.replace(c, bias=False)
+    for name, low in (("size", 1), ("kernel", 1), ("stride", 1), ("dilation", 1), ("pads", 0)):
+        values = getattr(c, name)
+        for a, v in enumerate(values):
+            if v > low:
+                yield dataclasses.replace(c, **{name: values[:a] + (v - 1,) + values[a + 1:]})
+    for name in ("mode", "flags"):
+        if getattr(c, name) > 0:
+            yield dataclasses.replace(c, **{name: getattr(c, name) - 1})
+
+
+def shrink(worker: Worker, finding: Finding, budget: float = 30.0) -> None:
+    """Greedy: take any one-step-smaller configuration that still fails the same way; repeat."""
+    best, best_result = finding.config, finding.result
+    deadline = time.time() + budget
+    improved = True
+    while improved and time.time() < deadline:
+        improved = False
+        for candidate in _smaller(best):
+            if time.time() > deadline:
+                break
+            result = _still_fails(worker, candidate, finding.framework, finding.signature)
+            if result is not None:
+                best, best_result, improved = candidate, result, True
+                break
+    finding.shrunk, finding.shrunk_result = best, best_result
+
+
+def case_yaml(finding: Finding, index: int) -> tuple[str, dict]:
+    """The shrunk configuration as a case in the project's format."""
+    c = finding.shrunk or finding.config
+    entry = fuzzgen.to_entry(c, index)
+    r = finding.shrunk_result or finding.result
+    case_id = f"found-{finding.framework}-{c.seed}"
+    expected = entry.case.expected.tensor.values
+    data = {
+        "id": case_id,
+        "title": f"fuzz: {finding.framework} {r.status} on a {c.dialect} {c.op} call",
+        "framework": c.dialect,
+        "op": c.op,
+        "args": entry.case.args,
+        "input": entry.case.input.to_yaml(),
+        "weight": entry.case.weight.to_yaml(),
+        **({"bias": entry.case.bias.to_yaml()} if entry.case.bias is not None else {}),
+        "expected": [_plain(v) for v in expected.tolist()],
+        "dtype": c.dtype,
+        "tolerance": {"rtol": float(entry.case.tol.rtol), "atol": float(entry.case.tol.atol)},
+        "notes": (f"Found by convtx fuzz (seed of this configuration: {c.seed}) and shrunk. {finding.framework} "
+                  f"disagreed with the reference: {r.status}. Diagnosis: {r.diagnosis or r.note} "
+                  f"Call: {r.call}. {finding.count} configuration(s) of the run failed this way. "
+                  "Expected values: the NumPy reference. Triage: harness bug, framework bug (xfail entry) "
+                  "or semantic difference."),
+        "tags": ["fuzz", finding.framework],
+    }
+    return case_id, data
+
+
+def _plain(value):
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return float(value)
+
+
+def write_case(finding: Finding, folder: str, index: int) -> str:
+    from .results import write_atomic
+    case_id, data = case_yaml(finding, index)
+    path = os.path.join(folder, f"{case_id}.yaml")
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110))
+    return path
+
+
+def fuzz(n: int, seed: int, frameworks: list[str], progress=None, timeout: float = 60.0) -> tuple[list, object, float]:
+    """Generate and run; returns (configs with entries, run results, seconds spent running)."""
+    generated = fuzzgen.generate(n, seed)
+    suite = Suite(entries=[e for _, e in generated])
+    start = time.perf_counter()
+    run = run_suite(suite, frameworks, progress=progress, opts=RunOptions(timeout=timeout))
+    return generated, run, time.perf_counter() - start
+
+
+def findings_of(generated, run) -> list[Finding]:
+    configs = {e.case.id: c for c, e in generated}
+    out = []
+    for (fw, sig), results in sorted(_failures(run).items()):
+        first = results[0]
+        out.append(Finding(fw, sig, len(results), configs[first.case], first))
+    return out
+
+
+def run(args) -> int:
+    import json
+    import sys
+
+    from ..adapters import ADAPTERS, REFERENCE
+    from ..reports import terminal
+    from .errors import UsageError
+
+    names = [f.strip() for f in (args.frameworks or "").split(",") if f.strip()] or \
+        [a for a in ADAPTERS if a != REFERENCE]
+    unknown = [f for f in names if f not in ADAPTERS]
+    if unknown:
+        raise UsageError(f"--frameworks: unknown {', '.join(unknown)} (known: {', '.join(ADAPTERS)})")
+    if args.n < 1:
+        raise UsageError("--n must be >= 1")
+    printer = terminal.Printer(total=args.n * len(names))
+    generated, result, seconds = fuzz(args.n, args.seed, names, printer.progress, args.timeout)
+    if printer.tty:
+        sys.stdout.write("\r" + " " * 100 + "\r")
+    findings = findings_of(generated, result)
+    counts = result.counts()
+    print(f"fuzz: {len(generated)} configurations (seed {args.seed}) x {len(names)} frameworks in {seconds:.1f} s: "
+          f"{len(generated) / seconds:.1f} configurations/s")
+    for fw in names:
+        row = counts.get(fw, {})
+        print(f"  {fw:<12} {result.frameworks.get(fw) or 'not installed':<28} "
+              + ", ".join(f"{k} {v}" for k, v in sorted(row.items())))
+    if result.partial:
+        print("fuzz: interrupted; partial", file=sys.stderr)
+    if not findings:
+        print("no discrepancies")
+    for i, f in enumerate(findings):
+        print(f"\n[{i + 1}] {f.framework}: {f.count} configuration(s): {f.signature}")
+        if not args.no_shrink:
+            worker = Worker(f.framework, timeout=args.timeout)
+            try:
+                if worker.start().available:
+                    shrink(worker, f)
+            finally:
+                worker.stop()
+            f.path = write_case(f, args.out, i)
+            r = f.shrunk_result or f.result
+            print(f"    shrunk to {f.path}: {r.diagnosis or r.note}")
+    if args.json:
+        from .results import write_atomic
+        write_atomic(args.json, json.dumps({
+            "seed": args.seed, "n": len(generated), "seconds": seconds, "frameworks": result.frameworks,
+            "counts": counts, "configurations_per_second": len(generated) / seconds,
+            "findings": [{"framework": f.framework, "signature": f.signature, "count": f.count, "case": f.path,
+                          "diagnosis": (f.shrunk_result or f.result).diagnosis,
+                          "note": (f.shrunk_result or f.result).note} for f in findings]}, indent=1) + "\n")
+    return 130 if result.partial else (1 if findings else 0)
