@@ -34,7 +34,7 @@ def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
 
 
 def build_model(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str):
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     elem = _DTYPES[dtype]
     kind = "ConvTranspose" if op == "conv_transpose" else "Conv"

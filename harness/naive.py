@@ -65,7 +65,6 @@ def spelling(framework: str, args: dict, n: int) -> Spelling:
 
 def render(target: str, sp: Spelling, g: Geometry) -> dict[str, Any]:
     """The arguments a by-name port to `target` would write."""
-    n = g.ndim
     strides = [a.stride for a in g.axes]
     dil = [a.dilation for a in g.axes]
     kind = sp.pad[0]

@@ -157,19 +157,25 @@ class Worker:
         return f"; last log line: {lines[-1][:300]}" if lines else ""
 
     def kill(self) -> None:
-        if self.process is not None and self.process.is_alive():
-            self.process.kill()
-            self.process.join(5)
-        if self.conn is not None:
-            self.conn.close()
+        """Kill the worker process (safe to call from another thread, and twice)."""
+        process, conn = self.process, self.conn
         self.process = self.conn = None
+        try:
+            if process is not None and process.is_alive():
+                process.kill()
+                process.join(5)
+            if conn is not None:
+                conn.close()
+        except (OSError, ValueError, AttributeError):
+            pass
 
     def stop(self) -> None:
-        if self.process is not None and self.process.is_alive():
+        process, conn = self.process, self.conn
+        if process is not None and conn is not None and process.is_alive():
             try:
-                self.conn.send(("stop",))
-                self.process.join(5)
-            except (OSError, BrokenPipeError):
+                conn.send(("stop",))
+                process.join(5)
+            except (OSError, BrokenPipeError, ValueError):
                 pass
         self.kill()
         try:
