@@ -33,7 +33,7 @@ browser:
 	fi
 
 report: setup
-	$(BIN)/convtx run cases --json $(OUT)/results.json --html $(OUT)/report.html
+	$(BIN)/convtx run cases --checks --json $(OUT)/results.json --html $(OUT)/report.html
 
 test: setup-test
 	$(BIN)/python -m pytest tests

@@ -123,3 +123,16 @@ def fallback(geometry):
     if geometry.op == "conv_transpose" and geometry.groups > 1:
         return GroupedTranspose(geometry)
     return None
+
+
+def input_gradient(args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+                   device: str = "cpu") -> np.ndarray:
+    """d<conv(x, w), cotangent>/dx by jax.vjp (args: lax.conv_general_dilated's)."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    kwargs = {k: _tuples(v) for k, v in _kwargs("conv", args).items()}
+    wt = jnp.asarray(w, dtype=dtype)
+    _, vjp = jax.vjp(lambda xx: lax.conv_general_dilated(xx, wt, **kwargs), jnp.asarray(x, dtype=dtype))
+    return np.asarray(vjp(jnp.asarray(cotangent, dtype=dtype))[0]).astype(np.float64)

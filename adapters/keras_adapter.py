@@ -85,3 +85,12 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
         layer.set_weights([w.astype(host)] + ([b.astype(host)] if b is not None else []))
         out = layer(keras.ops.convert_to_tensor(x, dtype=dtype))
         return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(out, "float64")))
+
+
+def unsupported(op: str, geometry, dtype: str, args: dict) -> str | None:
+    """What the TensorFlow backend cannot run on the CPU at all (a limit, not a wrong answer)."""
+    if BACKEND_MODULE == "tensorflow" and op == "conv_transpose" and dtype in ("float16", "float64") \
+            and any(a.dilation > 1 for a in geometry.axes):
+        return (f"the TensorFlow backend's CPU kernel for the transposed convolution rejects dilation > 1 in {dtype} "
+                "('Current CPU implementations do not yet support dilation rates larger than 1')")
+    return None

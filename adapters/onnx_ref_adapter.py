@@ -36,5 +36,5 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
     return np.asarray(out, dtype=np.float64)
 
 
-def unsupported(op: str, geometry, dtype: str) -> str | None:
+def unsupported(op: str, geometry, dtype: str, args: dict) -> str | None:
     return unsupported_dtype("the ONNX reference evaluator", op, dtype, ())

@@ -44,6 +44,6 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
     return np.asarray(out, dtype=np.float64)
 
 
-def unsupported(op: str, geometry, dtype: str) -> str | None:
+def unsupported(op: str, geometry, dtype: str, args: dict) -> str | None:
     """What this runtime cannot run at all (a limit, not a wrong answer)."""
     return unsupported_dtype("onnxruntime's CPU execution provider", op, dtype, ("float64",))

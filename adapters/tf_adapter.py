@@ -33,7 +33,9 @@ def environment(device: str = "cpu") -> dict:
 
 
 def _fn(op: str, ndim: int) -> str:
-    return f"tf.nn.conv{ndim}d_transpose" if op == "conv_transpose" else "tf.nn.convolution"
+    if op == "conv_transpose":
+        return f"tf.nn.conv{ndim}d_transpose"
+    return "tf.nn.conv2d" if ndim == 2 else "tf.nn.convolution"  # only conv2d takes explicit padding
 
 
 def _kwargs(args: dict) -> dict:
@@ -60,6 +62,8 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
         xt, wt = tf.constant(x, dtype=tdtype), tf.constant(w, dtype=tdtype)
         if op == "conv_transpose":
             out = getattr(tf.nn, f"conv{ndim}d_transpose")(xt, wt, **kwargs)
+        elif ndim == 2:
+            out = tf.nn.conv2d(xt, wt, **kwargs)
         else:
             out = tf.nn.convolution(xt, wt, **kwargs)
         if b is not None:
@@ -69,9 +73,30 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
         return tf.cast(out, tf.float64).numpy()
 
 
-def unsupported(op: str, geometry, dtype: str) -> str | None:
+def unsupported(op: str, geometry, dtype: str, args: dict) -> str | None:
     """What tf.nn cannot run on the CPU at all (a limit, not a wrong answer)."""
-    if op == "conv_transpose" and dtype in ("float16", "float64") and any(a.dilation > 1 for a in geometry.axes):
+    if op != "conv_transpose" or not any(a.dilation > 1 for a in geometry.axes):
+        return None
+    if dtype in ("float16", "float64"):
         return (f"tf.nn's CPU kernels for the transposed convolution reject dilation > 1 in {dtype} "
                 "('Current CPU implementations do not yet support dilation rates larger than 1')")
+    if isinstance(args.get("padding"), list):
+        return ("tf.nn's CPU kernel for the transposed convolution rejects dilation > 1 with explicit padding "
+                "('Current CPU implementations do not yet support dilation rates larger than 1')")
     return None
+
+
+def input_gradient(args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+                   device: str = "cpu") -> np.ndarray:
+    """d<conv(x, w), cotangent>/dx by tf.GradientTape (args: tf.nn.conv2d / tf.nn.convolution's)."""
+    import tensorflow as tf
+
+    kwargs = _kwargs(args)
+    tdtype = getattr(tf, dtype)
+    xt, wt = tf.constant(x, dtype=tdtype), tf.constant(w, dtype=tdtype)
+    fn = tf.nn.conv2d if x.ndim == 4 else tf.nn.convolution
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = fn(xt, wt, **kwargs)
+    grad = tape.gradient(y, xt, output_gradients=tf.constant(cotangent, dtype=tdtype))
+    return tf.cast(grad, tf.float64).numpy()

@@ -75,3 +75,19 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
         else:
             out = module(inp)
     return out.detach().to("cpu", torch.float64).numpy()
+
+
+def input_gradient(args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+                   device: str = "cpu") -> np.ndarray:
+    """d<conv(x, w), cotangent>/dx by torch.autograd (args: torch's Conv arguments)."""
+    import torch
+    from torch import nn
+
+    tdtype = getattr(torch, dtype)
+    module = getattr(nn, f"Conv{x.ndim - 2}d")(x.shape[1], w.shape[0], tuple(w.shape[2:]), bias=False,
+                                                 dtype=tdtype, **given(args, _MODULE_ONLY))
+    with torch.no_grad():
+        module.weight.copy_(torch.as_tensor(w, dtype=tdtype))
+    inp = torch.as_tensor(x, dtype=tdtype).requires_grad_(True)
+    module(inp).backward(torch.as_tensor(cotangent, dtype=tdtype))
+    return inp.grad.detach().to(torch.float64).numpy()

@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the summary")
     run.add_argument("--timeout", type=float, default=120.0, help="seconds per framework call (default 120)")
     run.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="device for frameworks that have one")
+    run.add_argument("--checks", action="store_true",
+                     help="also run the mathematical checks (adjoint, gradient, shape arithmetic) for the report")
 
     val = sub.add_parser("validate", help="check case files without running them")
     val.add_argument("paths", nargs="*", default=[DEFAULT_CASES])
@@ -53,10 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--html", metavar="FILE", required=True)
     rep.add_argument("--cases", nargs="*", default=[DEFAULT_CASES], metavar="PATH")
 
-    from . import fuzz, newcase, translate
+    from . import checks_frameworks, fuzz, newcase, translate
     newcase.add_parser(sub)
     translate.add_parser(sub)
     fuzz.add_parser(sub)
+    checks_frameworks.add_parser(sub)
     return p
 
 
@@ -109,8 +112,9 @@ def cmd_run(args) -> int:
     frameworks = _frameworks(args.frameworks)
     suite = load_suite(args.paths)
     _print_errors(suite)
+    from .checks import check_ids
     xfails = xfail.load_xfails(frameworks)
-    for warning in xfail.unmatched(xfails, [e.case.id for e in suite.entries]):
+    for warning in xfail.unmatched(xfails, [e.case.id for e in suite.entries] + check_ids()):
         print(f"warning: {warning}", file=sys.stderr)
     total = (len(suite.entries) + len(suite.errors)) * len(frameworks)
     printer = terminal.Printer(quiet=args.quiet, total=total)
@@ -120,6 +124,12 @@ def cmd_run(args) -> int:
                         opts=RunOptions(timeout=args.timeout, device=args.device, xfails=xfails))
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if args.checks and not run.partial:
+        from .checks_frameworks import all_checks
+        from .checks import as_json
+        run.checks = as_json(all_checks(frameworks))
+        bad = [c for c in run.checks if c["status"] in ("fail", "error")]
+        print(f"checks: {len(run.checks)} mathematical check(s), {len(bad)} failed")
     printer.summary(run)
     if args.json:
         write_json(args.json, run)
@@ -133,7 +143,8 @@ def cmd_run(args) -> int:
         return EXIT_INTERRUPTED
     if suite.errors:
         return EXIT_INPUT
-    return EXIT_FAIL if run.failing() else EXIT_OK
+    failed_checks = [c for c in run.checks if c["status"] in ("fail", "error")]
+    return EXIT_FAIL if run.failing() or failed_checks else EXIT_OK
 
 
 def _interrupt(signum, frame):
@@ -214,7 +225,12 @@ def cmd_fuzz(args) -> int:
     return fuzz.run(args)
 
 
-COMMANDS = {"fuzz": cmd_fuzz, "translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
+def cmd_check(args) -> int:
+    from . import checks_frameworks
+    return checks_frameworks.run(args)
+
+
+COMMANDS = {"check": cmd_check, "fuzz": cmd_fuzz, "translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
             "report": cmd_report, "new": cmd_new}
 
 __all__ = ["main", "REFERENCE"]

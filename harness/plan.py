@@ -49,13 +49,12 @@ def plan_task(entry: Entry, adapter_id: str) -> Task | Result:
                           note=f"the case's call is invalid in {case.framework} ({entry.refusal}); "
                                "there is nothing to translate")
         return _literal(entry, adapter_id, adapter, "refusal")
+    task = _literal(entry, adapter_id, adapter, "literal") if own else _translated(entry, adapter_id, adapter)
     limit = getattr(adapter, "unsupported", None)
-    reason = limit(case.op, entry.reading.geometry, case.dtype) if limit else None
+    reason = limit(task.op, entry.reading.geometry, task.dtype, task.args) if limit and isinstance(task, Task) else None
     if reason:
-        return Result(case.id, adapter_id, "not_expressible", note=reason)
-    if own:
-        return _literal(entry, adapter_id, adapter, "literal")
-    return _translated(entry, adapter_id, adapter)
+        return Result(case.id, adapter_id, "not_expressible", note=reason, call=task.code)
+    return task
 
 
 def _literal(entry: Entry, adapter_id: str, adapter, mode: str) -> Task:

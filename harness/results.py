@@ -45,18 +45,20 @@ class RunResults:
     results: list[Result] = field(default_factory=list)
     partial: bool = False
     environment: dict[str, Any] = field(default_factory=dict)
+    checks: list[dict[str, Any]] = field(default_factory=list)  # the mathematical checks, if run
 
     def to_json(self) -> dict[str, Any]:
         from convtx import __version__
         return {"convtx": __version__, "partial": self.partial, "frameworks": self.frameworks,
-                "environment": self.environment, "results": [r.to_json() for r in self.results]}
+                "environment": self.environment, "results": [r.to_json() for r in self.results],
+                "checks": self.checks}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "RunResults":
         fields = set(Result.__dataclass_fields__)
         results = [Result(**{k: v for k, v in r.items() if k in fields}) for r in data["results"]]
         return cls(dict(data.get("frameworks", {})), results, bool(data.get("partial", False)),
-                   dict(data.get("environment", {})))
+                   dict(data.get("environment", {})), list(data.get("checks", [])))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """framework -> status -> count."""

@@ -79,8 +79,15 @@ def worker_main(module_name: str, conn, env: dict[str, str], log_path: str, devi
             return
         if msg[0] == "stop":
             return
-        _, op, args, x, w, b, dtype = msg
         try:
+            if msg[0] == "invoke":  # ("invoke", function name, keyword arguments): an optional adapter API
+                fn = getattr(adapter, msg[1], None)
+                if fn is None:
+                    conn.send(("err", f"NotImplementedError: the {module_name} adapter has no {msg[1]}()"))
+                    continue
+                conn.send(("ok", fn(**msg[2], device=device)))
+                continue
+            _, op, args, x, w, b, dtype = msg
             conn.send(("ok", adapter.call(op, args, x, w, b, dtype, device)))
         except BaseException as err:
             traceback.print_exc()
@@ -127,12 +134,19 @@ class Worker:
         return self.hello
 
     def call(self, op: str, args: dict, x, w, b, dtype: str) -> Reply:
+        return self._request(("call", op, args, x, w, b, dtype))
+
+    def invoke(self, name: str, **kwargs) -> Reply:
+        """Call an optional adapter function (e.g. input_gradient) in the worker."""
+        return self._request(("invoke", name, kwargs))
+
+    def _request(self, message: tuple) -> Reply:
         if self.process is None or not self.process.is_alive():
             hello = self.start()
             if not hello.available:
                 return Reply("died", message=hello.error or "worker unavailable")
         try:
-            self.conn.send(("call", op, args, x, w, b, dtype))
+            self.conn.send(message)
             if not self.conn.poll(self.timeout):
                 self.kill()
                 return Reply("timeout", message=f"no answer within {self.timeout:g} s; the worker was "

@@ -1,10 +1,11 @@
-"""TensorFlow: tf.nn.conv{1,2,3}d_transpose and tf.nn.conv{1,2,3}d, as cases spell them.
+"""TensorFlow: tf.nn.conv{1,2,3}d_transpose and tf.nn.conv2d / tf.nn.convolution, as cases spell them.
 
 conv_transpose needs `output_shape` (the full shape, in data_format order) because up to `stride`
 output sizes map back to one input size; with O the requested spatial size and L the full length:
 'VALID' crop (0, L-O); 'SAME' crop (floor(max(L-O,0)/2), L-O-lo); explicit pads (pb, pa) crop
 (pb, L-pb-O).  TF refuses an output_shape whose forward convolution does not give the input back.
-conv: 'VALID', 'SAME' (extra pad at the end) or explicit pairs.  Filters: transpose (*k, C_out, C_in),
+conv: 'VALID', 'SAME' (extra pad at the end) or explicit pairs; only 2-D (tf.nn.conv2d) takes explicit
+padding, and strides > 1 together with dilations > 1.  Explicit padding exists only in 2-D.  Filters: transpose (*k, C_out, C_in),
 conv (*k, C_in/g, C_out); data_format N...C (default) or NC....
 """
 
@@ -122,7 +123,8 @@ def transpose_axes(shapes: Shapes, args, strides, dilation, nchw: bool) -> tuple
 
 def conv_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
     n = shapes.ndim
-    refuse_strided_dilation(strides, dilation, "args.dilations")
+    if n != 2:  # tf.nn.convolution refuses it; tf.nn.conv2d takes it
+        refuse_strided_dilation(strides, dilation, "args.dilations")
     padding = args["padding"]
     nchw = _is_nchw(args, n)
     pairs = None if padding in ("SAME", "VALID") else _explicit_pairs(padding, n, nchw, "args.padding")
@@ -163,10 +165,13 @@ def candidates(g):
 
 
 def why_not(g) -> str:
-    if g.op == "conv" and any(a.stride > 1 for a in g.axes) and any(a.dilation > 1 for a in g.axes):
-        return "tf.nn.convolution refuses strides > 1 together with dilations > 1"
+    if g.op == "conv" and g.ndim != 2 and any(a.stride > 1 for a in g.axes) and any(a.dilation > 1 for a in g.axes):
+        return "tf.nn.convolution refuses strides > 1 together with dilations > 1 (only tf.nn.conv2d takes both)"
+    if g.op == "conv" and g.ndim != 2:
+        return (f"tf.nn.convolution takes only 'SAME' or 'VALID' (explicit padding exists only in 2-D); "
+                f"this needs pads {list(g.crops)}")
     if g.op == "conv":
-        return f"tf.nn convolutions cannot crop the input; this needs pads {list(g.crops)}"
+        return f"tf.nn.conv2d cannot crop the input (negative pads); this needs pads {list(g.crops)}"
     if g.groups != 1:
         return (f"tf.nn.conv*_transpose has no groups (this call has groups={g.groups}); "
                 "see tensorflow/tensorflow#45216")
