@@ -13,6 +13,8 @@ ADAPTERS: dict[str, str] = {
     "numpy": "convtx.adapters.numpy_ref",
     "torch": "convtx.adapters.torch_adapter",
     "keras": "convtx.adapters.keras_adapter",
+    "keras-jax": "convtx.adapters.keras_jax_adapter",
+    "keras-torch": "convtx.adapters.keras_torch_adapter",
     "tf": "convtx.adapters.tf_adapter",
     "jax": "convtx.adapters.jax_adapter",
     "onnxruntime": "convtx.adapters.onnxruntime_adapter",

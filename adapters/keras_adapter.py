@@ -15,12 +15,11 @@ ID = "keras"
 DIALECT = "keras"
 INSTALL_HINT = "pip install '.[keras]'"
 ENV = {"KERAS_BACKEND": "tensorflow"}
-BACKEND_MODULE = "tensorflow"
 _SIZE_ARGS = ("filters", "kernel_size")
 
 
 def available() -> bool:
-    return module_available("keras") and module_available(BACKEND_MODULE)
+    return module_available("keras") and module_available("tensorflow")
 
 
 def version() -> str:
@@ -89,7 +88,7 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
 
 def unsupported(op: str, geometry, dtype: str, args: dict) -> str | None:
     """What the TensorFlow backend cannot run on the CPU at all (a limit, not a wrong answer)."""
-    if BACKEND_MODULE == "tensorflow" and op == "conv_transpose" and dtype in ("float16", "float64") \
+    if op == "conv_transpose" and dtype in ("float16", "float64") \
             and any(a.dilation > 1 for a in geometry.axes):
         return (f"the TensorFlow backend's CPU kernel for the transposed convolution rejects dilation > 1 in {dtype} "
                 "('Current CPU implementations do not yet support dilation rates larger than 1')")

@@ -58,6 +58,9 @@ def add_parser(sub) -> None:
 def signature(result: Result) -> str:
     """What kind of failure: status plus the diagnosis (or error) with numbers and sizes removed."""
     text = (result.diagnosis or result.note).split("; last log line:")[0]
+    if not result.diagnosis and result.call and text.endswith("]") and " [" in text:
+        text = text[:text.rindex(" [")]  # the call: its arguments vary within one kind of failure
+    text = text.split(" / ")[0] if result.status == "error" else text  # the first line of an error
     text = re.sub(r"\[[^\]]*\]|\([^)]*\)", "", text)
     text = re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", text)
     return f"{result.status}: {' '.join(text.split())[:110]}"

@@ -17,7 +17,7 @@ from convtx.harness.runner import RunOptions, run_suite
 from convtx.harness import xfail
 from frameworks import require
 
-FRAMEWORKS = ["numpy", "torch", "keras", "tf", "jax", "onnxruntime", "onnx-ref"]
+FRAMEWORKS = ["numpy", "torch", "keras", "keras-jax", "keras-torch", "tf", "jax", "onnxruntime", "onnx-ref"]
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +112,20 @@ def test_declared_invalid_case_is_refused_by_torch(run):
     r = verdicts[("doc001-2x2-s2-p2-as-written", "torch")]
     assert r.status == "pass" and r.note.startswith("refused as the case declares")
     assert verdicts[("doc001-2x2-s2-p2-as-written", "jax")].status == "not_expressible"
+
+
+def test_keras_backends_agree_where_tensorflow_fails(run):
+    verdicts, _, _ = run
+    for case in ("doc001-2x2-s1-p1", "found-keras-1859908621", "found-keras-1757009722"):
+        assert verdicts[(case, "keras")].status == "xfail"
+        assert verdicts[(case, "keras-jax")].status == verdicts[(case, "keras-torch")].status == "pass"
+
+
+def test_imported_onnx_cases_pass_where_expressible(run):
+    verdicts, suite, _ = run
+    onnx_cases = [e.case.id for e in suite.entries if "onnx-test" in e.case.tags]
+    assert len(onnx_cases) >= 10
+    for case in onnx_cases:
+        assert verdicts[(case, "onnxruntime")].status == "pass", (case, verdicts[(case, "onnxruntime")].note)
+        for fw in FRAMEWORKS:
+            assert verdicts[(case, fw)].status in ("pass", "not_expressible", "xfail"), (case, fw)
