@@ -20,6 +20,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..adapters import ADAPTERS
 
 CALL_TIMEOUT = 120.0
@@ -55,6 +57,13 @@ def _short(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
+def _narrow(arr, dtype: str):
+    """Send a float32 (or narrower) result as float32: lossless, and half the bytes of float64."""
+    if dtype != "float64" and isinstance(arr, np.ndarray) and arr.dtype == np.float64:
+        return arr.astype(np.float32)
+    return arr
+
+
 def worker_main(module_name: str, conn, env: dict[str, str], log_path: str, device: str) -> None:
     """Entry point of a worker process (Ctrl-C is the parent's to handle: the worker ignores SIGINT)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -88,7 +97,7 @@ def worker_main(module_name: str, conn, env: dict[str, str], log_path: str, devi
                 conn.send(("ok", fn(**msg[2], device=device)))
                 continue
             _, op, args, x, w, b, dtype = msg
-            conn.send(("ok", adapter.call(op, args, x, w, b, dtype, device)))
+            conn.send(("ok", _narrow(adapter.call(op, args, x, w, b, dtype, device), dtype)))
         except BaseException as err:
             traceback.print_exc()
             conn.send(("err", _short(err)))
@@ -134,7 +143,13 @@ class Worker:
         return self.hello
 
     def call(self, op: str, args: dict, x, w, b, dtype: str) -> Reply:
-        return self._request(("call", op, args, x, w, b, dtype))
+        """Run one call; tensors travel as float32 unless the dtype is float64 (lossless: their values
+        are already rounded to the dtype), and the output comes back as float64."""
+        x, w, b = (_narrow(t, dtype) if t is not None else None for t in (x, w, b))
+        reply = self._request(("call", op, args, x, w, b, dtype))
+        if reply.kind == "ok" and isinstance(reply.output, np.ndarray):
+            reply.output = reply.output.astype(np.float64)
+        return reply
 
     def invoke(self, name: str, **kwargs) -> Reply:
         """Call an optional adapter function (e.g. input_gradient) in the worker."""
