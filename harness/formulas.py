@@ -9,6 +9,11 @@ from __future__ import annotations
 from .problem import dilated_extent, full_length
 
 
+def _n(v: int) -> str:
+    """A number as it reads after a minus sign: 3, or (-1)."""
+    return f"({v})" if v < 0 else str(v)
+
+
 def _axis_values(value, n: int, default=0) -> list:
     if value is None:
         return [default] * n
@@ -41,8 +46,9 @@ def _transpose(framework: str, args: dict, g, a: int) -> str:
     if framework == "jax":
         lo, hi = args["padding"][a]
         if args.get("use_consistent_padding"):
-            return f"(i-1)*s + K - lo - hi = ({i}-1)*{s} + {K} - {lo} - {hi} = {out}"
-        return f"(i-1)*s - K + 2 + lo + hi = ({i}-1)*{s} - {K} + 2 + {lo} + {hi} = {out}  (pads the dilated input)"
+            return f"(i-1)*s + K - lo - hi = ({i}-1)*{s} + {K} - {_n(lo)} - {_n(hi)} = {out}"
+        return (f"(i-1)*s - K + 2 + lo + hi = ({i}-1)*{s} - {K} + 2 + {_n(lo)} + {_n(hi)} = {out}"
+                "  (pads the dilated input)")
     if framework == "tf":
         return f"output_shape[{a}] = {out}  (legal: one of the {s} sizes whose forward convolution gives {i})"
     if framework == "onnx":
@@ -55,7 +61,7 @@ def _transpose(framework: str, args: dict, g, a: int) -> str:
         return (f"s*(i-1) + op + K - pad_begin - pad_end = {s}*({i}-1) + {op} + {K} - {pads[a]} - {pads[a + n]}"
                 f" = {out}")
     L = full_length(i, k, ax)
-    return f"L - lo - hi = {L} - {ax.lo} - {ax.hi} = {out}"
+    return f"L - lo - hi = {L} - {_n(ax.lo)} - {_n(ax.hi)} = {out}"
 
 
 def formula(framework: str, args: dict, g, axis: int) -> str:
@@ -68,10 +74,10 @@ def formula(framework: str, args: dict, g, axis: int) -> str:
     ax, i, k = g.axes[axis], g.in_size[axis], g.kernel[axis]
     if g.op == "conv":
         K = dilated_extent(k, ax.dilation)
-        return (f"floor((i + lo + hi - K)/s) + 1 = floor(({i} + {ax.lo} + {ax.hi} - {K})/{ax.stride}) + 1"
+        return (f"floor((i + lo + hi - K)/s) + 1 = floor(({i} + {_n(ax.lo)} + {_n(ax.hi)} - {K})/{ax.stride}) + 1"
                 f" = {g.out_size[axis]}")
     L = full_length(i, k, ax)
-    return f"L - lo - hi = {L} - {ax.lo} - {ax.hi} = {g.out_size[axis]}"
+    return f"L - lo - hi = {L} - {_n(ax.lo)} - {_n(ax.hi)} = {g.out_size[axis]}"
 
 
 def canonical(g, axis: int) -> str:
@@ -81,4 +87,4 @@ def canonical(g, axis: int) -> str:
         return formula("canonical", {}, g, axis)
     L = full_length(i, k, ax)
     return (f"L = (i-1)*s + d*(k-1) + 1 = ({i}-1)*{ax.stride} + {ax.dilation}*({k}-1) + 1 = {L}; "
-            f"O = L - lo - hi = {L} - {ax.lo} - {ax.hi} = {g.out_size[axis]}")
+            f"O = L - lo - hi = {L} - {_n(ax.lo)} - {_n(ax.hi)} = {g.out_size[axis]}")
