@@ -65,3 +65,11 @@ def test_declared_invalid_case_is_accepted(write_case):
             "weight: {shape: [1, 1, 3, 3], fill: 1}\nexpected: {invalid: crops everything}\n")
     suite = load_suite([write_case(body)])
     assert not suite.errors and suite.entries[0].refusal is not None
+
+
+def test_nonfinite_values_are_allowed_where_declared(cli, write_case):
+    body = ("id: nan-ok\nframework: torch\nallow_nonfinite: true\ninput: [[[1, .nan, 2]]]\nweight: [[[1, 1]]]\n"
+            "expected: [[[1, .nan, .nan, 2]]]\n")
+    path = write_case(body)
+    code, out, err = cli("run", path, "--frameworks", "numpy")
+    assert code == 0, out + err
