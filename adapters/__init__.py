@@ -19,10 +19,14 @@ ADAPTERS: dict[str, str] = {
     "jax": "convtx.adapters.jax_adapter",
     "onnxruntime": "convtx.adapters.onnxruntime_adapter",
     "onnx-ref": "convtx.adapters.onnx_ref_adapter",
+    "paddle": "convtx.adapters.paddle_adapter",
+    "tinygrad": "convtx.adapters.tinygrad_adapter",
+    "flax": "convtx.adapters.flax_adapter",
 }
 
 # Which adapter renders each dialect's call text in `convtx translate`.
-DIALECT_ADAPTER = {"torch": "torch", "keras": "keras", "tf": "tf", "jax": "jax", "onnx": "onnxruntime"}
+DIALECT_ADAPTER = {"torch": "torch", "keras": "keras", "tf": "tf", "jax": "jax", "onnx": "onnxruntime",
+                   "paddle": "paddle"}
 
 REFERENCE = "numpy"
 

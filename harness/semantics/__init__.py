@@ -17,11 +17,12 @@ from ..problem import Geometry
 from . import jax as _jax
 from . import keras as _keras
 from . import onnx as _onnx
+from . import paddle as _paddle
 from . import tf as _tf
 from . import torch as _torch
 from .common import ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles
 
-_MODULES = {"torch": _torch, "keras": _keras, "tf": _tf, "jax": _jax, "onnx": _onnx}
+_MODULES = {"torch": _torch, "keras": _keras, "tf": _tf, "jax": _jax, "onnx": _onnx, "paddle": _paddle}
 DIALECTS: dict[str, Dialect] = {name: m.DIALECT for name, m in _MODULES.items()}
 FRAMEWORKS = tuple(DIALECTS)
 

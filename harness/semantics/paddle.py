@@ -1,0 +1,191 @@
+"""PaddlePaddle: paddle.nn.functional.conv{1,2,3}d_transpose and conv{1,2,3}d, as cases spell them.
+
+Measured on paddle 3.3.1 (CPU) over grids of sizes, kernels, strides, dilations and paddings:
+
+conv_transpose, with L the full length and op the output_padding:
+- `padding` an int, n ints, 2n ints `[before_0, after_0, before_1, after_1, ...]` (first spatial
+  axis first) or n+2 pairs `[[0, 0], [0, 0], [b, a], ...]` (batch and channel pairs, placed as
+  `data_format` puts those axes, must be [0, 0]); every value >= 0: crop (before, after - op),
+  i.e. torch's (p, p - op) for an int;
+- 'SAME' (any letter case): the forward convolution's SAME padding applied to the *input* length,
+  Pp = max((ceil(i/s) - 1)*s + k - i, 0), crop (floor(Pp/2), Pp - floor(Pp/2) - op), and the
+  dilation is IGNORED (reset to 1 for the computation too).  The output is i*s only when s divides
+  i and k >= s; Keras 'same' / TF 'SAME' give i*s always;
+- 'VALID': crop (0, -op), the dilation kept;
+- `output_size` O (exclusive with output_padding): crop (lo, L - lo - O), lo as above, O in
+  [L - lo - hi, L - lo - hi + s - 1];
+- the CPU kernels refuse op >= stride even where op < dilation (the shape check's message says
+  "less than either stride or dilation", the CPU col2im then fails).
+conv: pads (before, after) from the same spellings; 'SAME' pads Pp = max((ceil(i/s)-1)*s + k - i, 0)
+with the extra element at the end, dilation again ignored; 'VALID' pads nothing.
+Layouts: `data_format` NCL/NCHW/NCDHW (default) or NLC/NHWC/NDHWC for input and output; the weight
+is always (C_in, C_out/g, *k) for the transposed convolution and (C_out, C_in/g, *k) for conv.
+"""
+
+from __future__ import annotations
+
+from .common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles,
+                     channels_first, channels_last, check_groups, check_positive, ints, one_of)
+from ..problem import Axis, full_length, output_length
+
+_FORMATS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC"), 3: ("NCDHW", "NDHWC")}
+_COMMON = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "data_format": None}
+
+
+class PaddleDialect(Dialect):
+    name = "paddle"
+    install_hint = "pip install '.[paddle]'"
+    ops = {
+        "conv_transpose": {**_COMMON, "output_padding": 0, "output_size": None},
+        "conv": dict(_COMMON),
+    }
+
+    def layout(self, op, args, ndim):
+        acts = channels_last(ndim) if channel_last(args, ndim) else channels_first(ndim)
+        return Layout(acts, canonical_weight_roles(op, ndim), acts)
+
+    def axes(self, shapes: Shapes, args):
+        n = shapes.ndim
+        groups = args["groups"]
+        if isinstance(groups, bool) or not isinstance(groups, int):
+            raise ArgError("args.groups", f"expected an integer, got {groups!r}")
+        check_groups(shapes, groups, "args.groups")
+        stride = ints(args["stride"], n, "args.stride", minimum=1)
+        dilation = ints(args["dilation"], n, "args.dilation", minimum=1)
+        mode, pairs = padding_pairs(args["padding"], n, channel_last(args, n))
+        if mode == "SAME":  # paddle resets the dilation to 1 in SAME mode
+            dilation = (1,) * n
+            pairs = [same_pads(i, k, s) for i, k, s in zip(shapes.in_size, shapes.kernel, stride)]
+        if shapes.op == "conv":
+            axes = tuple(Axis(s, d, *p) for s, d, p in zip(stride, dilation, pairs))
+            sizes = [output_length("conv", i, k, a) for i, k, a in zip(shapes.in_size, shapes.kernel, axes)]
+            check_positive(sizes, "the output size", "args.padding")
+            return axes, groups
+        return transpose_axes(shapes, args, stride, dilation, pairs), groups
+
+
+def channel_last(args, ndim: int) -> bool:
+    fmt = args.get("data_format")
+    if fmt is None:
+        return False
+    return one_of(fmt, _FORMATS[ndim], "args.data_format") == _FORMATS[ndim][1]
+
+
+def same_pads(i: int, k: int, s: int) -> tuple[int, int]:
+    """paddle 'SAME': Pp = max((ceil(i/s) - 1)*s + k - i, 0), floor(Pp/2) before (dilation ignored)."""
+    total = max((-(-i // s) - 1) * s + k - i, 0)
+    return total // 2, total - total // 2
+
+
+def padding_pairs(padding, n: int, last: bool) -> tuple[str, list[tuple[int, int]]]:
+    """('SAME' | 'VALID' | 'EXPLICIT', [(before, after)] per spatial axis), as paddle parses it."""
+    if isinstance(padding, str):
+        mode = one_of(padding, ("SAME", "VALID"), "args.padding", fold_case=True)
+        return mode, [(0, 0)] * n
+    if isinstance(padding, list) and len(padding) == n + 2 and all(isinstance(p, list) for p in padding):
+        pairs = []
+        for j, p in enumerate(padding):
+            if len(p) != 2:
+                raise ArgError("args.padding", f"expected [before, after] pairs, got {padding!r}")
+            pairs.append(tuple(ints(p, 2, "args.padding", minimum=0)))
+        outer = (0, n + 1) if last else (0, 1)
+        if any(pairs[j] != (0, 0) for j in outer):
+            raise InvalidArguments("args.padding", f"non-zero padding {padding!r} in the batch or channel "
+                                   "dimensions is not supported by paddle")
+        spatial = pairs[1:-1] if last else pairs[2:]
+        return "EXPLICIT", spatial
+    if isinstance(padding, list) and len(padding) == 2 * n and n > 0:
+        flat = ints(padding, 2 * n, "args.padding", minimum=0)
+        return "EXPLICIT", [(flat[2 * a], flat[2 * a + 1]) for a in range(n)]
+    if isinstance(padding, (int, list)) and not isinstance(padding, bool):
+        try:
+            per_axis = ints(padding, n, "args.padding", minimum=0)
+        except ArgError as err:
+            if "must be >= 0" in err.message:
+                raise
+            raise ArgError("args.padding", f"expected 'SAME', 'VALID', an integer, {n} integers, {2 * n} "
+                           f"integers [before, after, ...] or {n + 2} [before, after] pairs, "
+                           f"got {padding!r}") from None
+        return "EXPLICIT", [(p, p) for p in per_axis]
+    raise ArgError("args.padding", f"expected 'SAME', 'VALID', an integer, {n} integers, {2 * n} integers "
+                   f"[before, after, ...] or {n + 2} [before, after] pairs, got {padding!r}")
+
+
+def transpose_axes(shapes: Shapes, args, stride, dilation, pairs) -> tuple[Axis, ...]:
+    n = shapes.ndim
+    out_pad = ints(args["output_padding"], n, "args.output_padding", minimum=0)
+    axes = []
+    if args["output_size"] is not None:
+        if any(out_pad):
+            raise InvalidArguments("args.output_size", "output_padding option is mutually exclusive with "
+                                   "output_size (paddle refuses both)")
+        size = ints(args["output_size"], n, "args.output_size", minimum=1)
+        for i, k, s, d, (lo, hi), o in zip(shapes.in_size, shapes.kernel, stride, dilation, pairs, size):
+            L = full_length(i, k, Axis(s, d, 0, 0))
+            least = L - lo - hi
+            if not least <= o < least + s:
+                raise InvalidArguments("args.output_size", f"requested size {list(size)} is not between "
+                                       f"{least} and {least + s - 1} along an axis")
+            axes.append(Axis(s, d, lo, L - lo - o))
+    else:
+        if any(op >= s for op, s in zip(out_pad, stride)):
+            raise InvalidArguments("args.output_padding", f"output_padding={list(out_pad)} must be smaller than "
+                                   f"stride={list(stride)} (paddle's CPU kernels refuse output_padding >= stride "
+                                   "even where it is smaller than the dilation)")
+        axes = [Axis(s, d, lo, hi - op) for s, d, (lo, hi), op in zip(stride, dilation, pairs, out_pad)]
+    sizes = [output_length("conv_transpose", i, k, a) for i, k, a in zip(shapes.in_size, shapes.kernel, axes)]
+    check_positive(sizes, "the output size (i-1)*s - before - after + d*(k-1) + output_padding + 1",
+                   "args.padding")
+    return tuple(axes)
+
+
+DIALECT = PaddleDialect()
+
+
+def _compact(values) -> int | list[int]:
+    values = list(values)
+    return values[0] if len(set(values)) == 1 else values
+
+
+def candidates(g):
+    """paddle arguments that could mean geometry g (each is verified by `read` before use)."""
+    base = {"stride": _compact(a.stride for a in g.axes)}
+    if any(a.dilation != 1 for a in g.axes):
+        base["dilation"] = _compact(a.dilation for a in g.axes)
+    if g.groups != 1:
+        base["groups"] = g.groups
+    if g.op == "conv":
+        if all(a.lo == a.hi for a in g.axes):
+            pad = _compact(a.lo for a in g.axes)
+            yield {**base, "padding": pad} if pad else base
+        yield {**base, "padding": [v for a in g.axes for v in (a.lo, a.hi)]}
+        return
+    # torch's spelling first: padding p, output_padding op = crop (p, p - op)
+    args = dict(base)
+    pad = [a.lo for a in g.axes]
+    out_pad = [a.lo - a.hi for a in g.axes]
+    if any(pad):
+        args["padding"] = _compact(pad)
+    if any(out_pad):
+        args["output_padding"] = _compact(out_pad)
+    yield args
+    # then the asymmetric [before, after, ...] form, output_padding only for zero extension at the end
+    out_pad = [max(0, -a.hi) for a in g.axes]
+    args = {**base, "padding": [v for a, op in zip(g.axes, out_pad) for v in (a.lo, a.hi + op)]}
+    if any(out_pad):
+        args["output_padding"] = _compact(out_pad)
+    yield args
+
+
+def why_not(g) -> str:
+    if g.op == "conv":
+        return f"paddle's conv pads cannot be negative; this needs pads {list(g.crops)}"
+    for j, a in enumerate(g.axes):
+        if a.lo < 0:
+            return (f"crop ({a.lo}, {a.hi}) on axis {j} adds zeros at the start; paddle crops (before, after - "
+                    "output_padding) with before, after >= 0, so zeros can only be added at the end")
+        if -a.hi >= a.stride:
+            return (f"crop ({a.lo}, {a.hi}) on axis {j} adds {-a.hi} zeros at the end, which needs output_padding "
+                    f"{-a.hi}; paddle's CPU kernels require output_padding < stride = {a.stride} (its shape check "
+                    "allows output_padding < dilation, the CPU kernel then fails)")
+    return f"no paddle padding gives crop {list(g.crops)}"
