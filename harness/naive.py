@@ -46,6 +46,8 @@ def spelling(framework: str, args: dict, n: int) -> Spelling:
         pad = args.get("padding", 0)
         return Spelling(("same",) if pad == "same" else ("int", _per_axis(pad, n)),
                         _per_axis(op, n) if op is not None else None)
+    if framework == "paddle":
+        return Spelling(_paddle_padding(args.get("padding", 0), n), _per_axis(op, n) if op is not None else None)
     if framework in ("keras", "tf", "jax"):
         pad = args.get("padding", "valid" if framework == "keras" else "SAME")
         if isinstance(pad, str):
@@ -63,6 +65,19 @@ def spelling(framework: str, args: dict, n: int) -> Spelling:
     return Spelling(("pairs", [(pads[a], pads[a + n]) for a in range(n)]), _per_axis(op, n) if op else None)
 
 
+def _paddle_padding(pad, n: int) -> tuple:
+    if isinstance(pad, str):
+        return (pad.lower(),) if pad.lower() in ("same", "valid") else ("valid",)
+    if isinstance(pad, int):
+        return ("int", [pad] * n)
+    if all(isinstance(p, list) for p in pad):
+        pairs = [tuple(p) for p in pad]
+        return ("pairs", pairs[2:] if len(pairs) == n + 2 and pairs[0] == (0, 0) else pairs[-n:])
+    if len(pad) == 2 * n:  # [before_0, after_0, before_1, after_1, ...]
+        return ("pairs", [(pad[2 * a], pad[2 * a + 1]) for a in range(n)])
+    return ("int", list(pad))
+
+
 def render(target: str, sp: Spelling, g: Geometry) -> dict[str, Any]:
     """The arguments a by-name port to `target` would write."""
     strides = [a.stride for a in g.axes]
@@ -70,6 +85,16 @@ def render(target: str, sp: Spelling, g: Geometry) -> dict[str, Any]:
     kind = sp.pad[0]
     ints = sp.pad[1] if kind == "int" else [lo for lo, _ in sp.pad[1]] if kind == "pairs" else None
     op = sp.output_padding if sp.output_padding and any(sp.output_padding) else None
+    if target == "paddle":
+        if kind in ("same", "valid"):
+            pad: Any = kind.upper()
+        elif kind == "pairs":
+            pad = [v for pair in sp.pad[1] for v in pair]
+        else:
+            pad = ints
+        out = {"stride": strides, "padding": pad, **({"dilation": dil} if any(d > 1 for d in dil) else {}),
+               **({"groups": g.groups} if g.groups > 1 else {})}
+        return {**out, **({"output_padding": op} if op else {})}
     if target == "torch":
         if kind in ("same", "valid"):
             ints = [d * (k - 1) // 2 if kind == "same" else 0 for k, d in zip(g.kernel, dil)]
