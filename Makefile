@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: report test setup setup-test browser clean
+.PHONY: report test setup setup-test debs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +22,21 @@ $(VENV)/.setup-test: pyproject.toml $(VENV)/.setup-all
 	touch $@
 
 setup: $(VENV)/.setup-all
-setup-test: $(VENV)/.setup-test browser
+	@$(MAKE) --no-print-directory debs DEBS="clang"
+setup-test: $(VENV)/.setup-test
+	@$(MAKE) --no-print-directory debs DEBS="clang chromium"
 
-# The HTML report is tested in Debian's Chromium (playwright cannot download a browser here).
-browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Debian packages: chromium for the report's browser test (playwright cannot download a browser
+# here), clang for tinygrad's CPU backend (without it tinygrad runs its slow PYTHON device).
+DEBS ?= clang chromium
+debs:
+	@missing=""; for p in $(DEBS); do \
+	  case $$p in chromium) [ -x /usr/bin/chromium ] || missing="$$missing chromium";; \
+	  *) command -v $$p >/dev/null 2>&1 || missing="$$missing $$p";; esac; done; \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "warning: could not install chromium"; \
-	  else echo "warning: /usr/bin/chromium missing (apt-get install chromium)"; fi; \
+	    (apt-get update -qq && apt-get install -y -qq $$missing >/dev/null) || echo "warning: could not install$$missing"; \
+	  else echo "warning: missing Debian packages:$$missing (apt-get install$$missing)"; fi; \
 	fi
 
 report: setup
