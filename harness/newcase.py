@@ -22,7 +22,7 @@ from .yamlsrc import load_yaml
 def add_parser(sub) -> None:
     p = sub.add_parser("new", help="write a new case from flags, expected output computed")
     p.add_argument("--id", required=True)
-    p.add_argument("--framework", required=True, help="whose argument names and layouts: torch, keras, tf, jax, onnx")
+    p.add_argument("--framework", required=True, help="whose argument names and layouts: torch, keras, tf, jax, onnx, paddle")
     p.add_argument("--op", default="conv_transpose", choices=("conv_transpose", "conv"))
     p.add_argument("--arg", action="append", default=[], metavar="NAME=VALUE",
                    help="a framework argument; VALUE is YAML (2, [1, 0], same, null)")
