@@ -142,21 +142,14 @@ def transpose_axes(shapes: Shapes, args, stride, dilation, pairs) -> tuple[Axis,
 DIALECT = PaddleDialect()
 
 
-def _compact(values) -> int | list[int]:
-    values = list(values)
-    return values[0] if len(set(values)) == 1 else values
-
-
 def candidates(g):
     """paddle arguments that could mean geometry g (each is verified by `read` before use)."""
-    base = {"stride": _compact(a.stride for a in g.axes)}
-    if any(a.dilation != 1 for a in g.axes):
-        base["dilation"] = _compact(a.dilation for a in g.axes)
-    if g.groups != 1:
-        base["groups"] = g.groups
+    from .torch import base_args, compact
+
+    base = base_args(g)
     if g.op == "conv":
         if all(a.lo == a.hi for a in g.axes):
-            pad = _compact(a.lo for a in g.axes)
+            pad = compact(a.lo for a in g.axes)
             yield {**base, "padding": pad} if pad else base
         yield {**base, "padding": [v for a in g.axes for v in (a.lo, a.hi)]}
         return
@@ -165,15 +158,15 @@ def candidates(g):
     pad = [a.lo for a in g.axes]
     out_pad = [a.lo - a.hi for a in g.axes]
     if any(pad):
-        args["padding"] = _compact(pad)
+        args["padding"] = compact(pad)
     if any(out_pad):
-        args["output_padding"] = _compact(out_pad)
+        args["output_padding"] = compact(out_pad)
     yield args
     # then the asymmetric [before, after, ...] form, output_padding only for zero extension at the end
     out_pad = [max(0, -a.hi) for a in g.axes]
     args = {**base, "padding": [v for a, op in zip(g.axes, out_pad) for v in (a.lo, a.hi + op)]}
     if any(out_pad):
-        args["output_padding"] = _compact(out_pad)
+        args["output_padding"] = compact(out_pad)
     yield args
 
 

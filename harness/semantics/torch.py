@@ -115,21 +115,28 @@ def conv_axes(shapes: Shapes, args, stride, dilation) -> tuple[Axis, ...]:
 DIALECT = TorchDialect()
 
 
-def _compact(values) -> int | list[int]:
+def compact(values) -> int | list[int]:
+    """One int when every axis agrees, else the list."""
     values = list(values)
     return values[0] if len(set(values)) == 1 else values
 
 
-def candidates(g):
-    """torch arguments that could mean geometry g (each is verified by `read` before use)."""
-    base = {"stride": _compact(a.stride for a in g.axes)}
+def base_args(g) -> dict:
+    """stride, and dilation/groups where not 1: spelled alike by torch and paddle."""
+    base = {"stride": compact(a.stride for a in g.axes)}
     if any(a.dilation != 1 for a in g.axes):
-        base["dilation"] = _compact(a.dilation for a in g.axes)
+        base["dilation"] = compact(a.dilation for a in g.axes)
     if g.groups != 1:
         base["groups"] = g.groups
+    return base
+
+
+def candidates(g):
+    """torch arguments that could mean geometry g (each is verified by `read` before use)."""
+    base = base_args(g)
     if g.op == "conv":
         if all(a.lo == a.hi >= 0 for a in g.axes):
-            pad = _compact(a.lo for a in g.axes)
+            pad = compact(a.lo for a in g.axes)
             yield {**base, "padding": pad} if pad else base
         yield {**base, "padding": "same"}
         return
@@ -137,9 +144,9 @@ def candidates(g):
     out_pad = [a.lo - a.hi for a in g.axes]
     args = dict(base)
     if any(pad):
-        args["padding"] = _compact(pad)
+        args["padding"] = compact(pad)
     if any(out_pad):
-        args["output_padding"] = _compact(out_pad)
+        args["output_padding"] = compact(out_pad)
     yield args
 
 
