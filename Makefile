@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: report test setup setup-test debs clean
+.PHONY: report test bench setup setup-test debs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ debs:
 
 report: setup
 	$(BIN)/convtx run cases --checks --json $(OUT)/results.json --html $(OUT)/report.html
+
+bench: setup
+	$(BIN)/convtx bench --json $(OUT)/bench.json
 
 test: setup-test
 	$(BIN)/python -m pytest tests

@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--html", metavar="FILE", required=True)
     rep.add_argument("--cases", nargs="*", default=[DEFAULT_CASES], metavar="PATH")
 
-    from . import checks_frameworks, fuzz, importers, newcase, translate
+    from . import bench, checks_frameworks, fuzz, importers, newcase, translate
+    bench.add_parser(sub)
     importers.add_parser(sub)
     newcase.add_parser(sub)
     translate.add_parser(sub)
@@ -238,7 +239,12 @@ def cmd_import(args) -> int:
     return importers.run(args)
 
 
-COMMANDS = {"import": cmd_import, "check": cmd_check, "fuzz": cmd_fuzz, "translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
+def cmd_bench(args) -> int:
+    from . import bench
+    return bench.run(args)
+
+
+COMMANDS = {"bench": cmd_bench, "import": cmd_import, "check": cmd_check, "fuzz": cmd_fuzz, "translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
             "report": cmd_report, "new": cmd_new}
 
 __all__ = ["main", "REFERENCE"]
