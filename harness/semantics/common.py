@@ -153,7 +153,9 @@ def check_positive(sizes: Sequence[int], what: str, field: str) -> None:
 
 
 def check_groups(shapes: Shapes, groups: int, field: str) -> None:
-    """Channel counts must fit the groups (torch's layouts: shapes are canonical)."""
+    """The groups argument must be an integer that the channel counts fit (shapes are canonical)."""
+    if isinstance(groups, bool) or not isinstance(groups, int):
+        raise ArgError(field, f"expected an integer, got {groups!r}")
     c_in = shapes.input[1]
     if groups < 1:
         raise ArgError(field, f"groups must be >= 1, got {groups}")

@@ -109,8 +109,6 @@ def explicit_pairs(padding, n: int) -> list[tuple[int, int]]:
 def conv_axes(shapes: Shapes, args) -> tuple[Axis, ...]:
     n = shapes.ndim
     groups = args["feature_group_count"]
-    if isinstance(groups, bool) or not isinstance(groups, int):
-        raise ArgError("args.feature_group_count", f"expected an integer, got {groups!r}")
     check_groups(shapes, groups, "args.feature_group_count")
     strides = ints(args["window_strides"], n, "args.window_strides", minimum=1)
     dilation = ints(args["rhs_dilation"] or 1, n, "args.rhs_dilation", minimum=1)

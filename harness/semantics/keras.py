@@ -36,8 +36,6 @@ class KerasDialect(Dialect):
     def axes(self, shapes: Shapes, args):
         n = shapes.ndim
         groups = args.get("groups", 1)
-        if isinstance(groups, bool) or not isinstance(groups, int):
-            raise ArgError("args.groups", f"expected an integer, got {groups!r}")
         check_groups(shapes, groups, "args.groups")
         self._check_layer_args(shapes, args, groups)
         strides = ints(args["strides"], n, "args.strides", minimum=1)

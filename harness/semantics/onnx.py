@@ -36,8 +36,6 @@ class OnnxDialect(Dialect):
     def axes(self, shapes: Shapes, args):
         n = shapes.ndim
         group = args["group"]
-        if isinstance(group, bool) or not isinstance(group, int):
-            raise ArgError("args.group", f"expected an integer, got {group!r}")
         check_groups(shapes, group, "args.group")
         if args["kernel_shape"] is not None:
             k = ints(args["kernel_shape"], n, "args.kernel_shape", minimum=1)

@@ -31,8 +31,6 @@ class TorchDialect(Dialect):
     def axes(self, shapes: Shapes, args):
         n = shapes.ndim
         groups = args["groups"]
-        if isinstance(groups, bool) or not isinstance(groups, int):
-            raise ArgError("args.groups", f"expected an integer, got {groups!r}")
         check_groups(shapes, groups, "args.groups")
         check_module_args(shapes, args, groups)
         stride = ints(args["stride"], n, "args.stride", minimum=1)
