@@ -22,6 +22,7 @@ def build_context(run: RunResults, suite: Suite | None) -> dict[str, Any]:
     entries = {e.case.id: e for e in suite.entries} if suite else {}
     cases = [case_view(entries[cid], results) if cid in entries else plain_view(cid, results)
              for cid, results in by_case.items()]
+    cases.sort(key=lambda c: "doc-example" not in c.tags)  # the documents' examples first, then file order
     counts = run.counts()
     used = [s for s in STATUSES if any(s in row for row in counts.values())]
     environment = {fw: run.environment.get(fw, {}) for fw in frameworks}
