@@ -163,11 +163,7 @@ def _respelled(c: Config, reading):
     other = semantics.express(c.respell, reading.geometry)
     if isinstance(other, semantics.NotExpressibleHere):
         return None
-    g = other.geometry
-    x_shape = tuple(g.input_shape[channels_first(g.ndim).index(r)] for r in other.layout.input)
-    roles = canonical_weight_roles(g.op, g.ndim)
-    w_shape = tuple(g.weight_shape[roles.index(r)] for r in other.layout.weight)
-    return dict(other.given), x_shape, w_shape, other
+    return dict(other.given), other.input_shape(), other.weight_shape(), other
 
 
 def to_entry(c: Config, index: int) -> Entry | None:

@@ -71,11 +71,10 @@ def _translated(entry: Entry, adapter_id: str, adapter) -> Task | Result:
     op = g.op
     if isinstance(reading, semantics.NotExpressibleHere):
         fallback = getattr(adapter, "fallback", None)
-        reading = fallback(g) if fallback else None
-        if reading is None:
-            why = semantics.express(adapter.DIALECT, g).reason
-            return Result(entry.case.id, adapter_id, "not_expressible", note=why)
-        op, args = reading.op, dict(reading.args)
+        other = fallback(g) if fallback else None
+        if other is None:
+            return Result(entry.case.id, adapter_id, "not_expressible", note=reading.reason)
+        reading, op, args = other, other.op, dict(other.args)
     else:
         args = dict(reading.given)
     problem = problem_of(entry)

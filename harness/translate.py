@@ -99,9 +99,8 @@ def rows_for(reading: semantics.Reading, source: str, src_args: dict) -> list[Ro
             rows.append(Row(name, False, "", "", list(g.out_size), [list(c) for c in g.crops], target.reason, naive))
             continue
         args = dict(target.given) if name != source else dict(src_args)
-        x_shape = tuple(g.input_shape[channels_first(g.ndim).index(r)] for r in target.layout.input)
-        w_shape = tuple(g.weight_shape[canonical_weight_roles(g.op, g.ndim).index(r)] for r in target.layout.weight)
-        rows.append(Row(name, True, adapter.code(g.op, args, x_shape, w_shape, False), target.weight_conversion(),
+        rows.append(Row(name, True, adapter.code(g.op, args, target.input_shape(), target.weight_shape(), False),
+                        target.weight_conversion(),
                         list(g.out_size), [list(c) for c in g.crops], "", naive))
     return rows
 

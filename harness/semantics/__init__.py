@@ -53,6 +53,15 @@ class Reading:
         canonical = ("N", "C", *range(self.geometry.ndim))
         return np.transpose(y, _perm(canonical, self.layout.output))
 
+    def input_shape(self) -> tuple[int, ...]:
+        """The input shape in this layout."""
+        return _shape_in(self.geometry.input_shape, ("N", "C", *range(self.geometry.ndim)), self.layout.input)
+
+    def weight_shape(self) -> tuple[int, ...]:
+        """The weight shape in this layout."""
+        roles = canonical_weight_roles(self.geometry.op, self.geometry.ndim)
+        return _shape_in(self.geometry.weight_shape, roles, self.layout.weight)
+
     def output_shape(self) -> tuple[int, ...]:
         """The output shape in the case's own layout."""
         canonical = ("N", "C", *range(self.geometry.ndim))
