@@ -7,7 +7,7 @@ modules' fields:
   pad the dilated input), kernel_dilation=rhs_dilation, transpose_kernel=transpose_kernel,
   use_bias=has bias).  The module calls lax.conv_transpose with its default dimension numbers
   (N...C / ...IO / N...C), so other `dimension_numbers` are a pure transposition of the tensors,
-  done here; `use_consistent_padding=True` has no field (`unsupported`).
+  done here; `use_consistent_padding=True` has no field (`api_limit`).
 - conv -> nn.Conv(features=C_out, kernel_size=k, strides=window_strides, padding=padding,
   input_dilation=lhs_dilation, kernel_dilation=rhs_dilation, feature_group_count=...).  nn.Conv
   works channels-last (N...C input, ...IO kernel): lax's default NC.../OI.../NC... and any other
@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .jax_adapter import REFUSALS as XLA_REFUSALS
 from .base import module_available, render_call
 
 ID = "flax"
 DIALECT = "jax"
 INSTALL_HINT = "pip install '.[flax]'"
 ENV = {"JAX_ENABLE_X64": "1"}
+REFUSALS = XLA_REFUSALS  # flax runs lax: XLA's words
 
 
 def available() -> bool:
@@ -158,7 +160,7 @@ def input_gradient(args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarr
     return np.transpose(grad, [acts.index(c) for c in lhs])
 
 
-def unsupported(op: str, geometry, dtype: str, args: dict) -> str | None:
+def api_limit(op: str, geometry, dtype: str, args: dict) -> str | None:
     """What flax's modules cannot say (a limit, not a wrong answer)."""
     if op == "conv_transpose" and args.get("use_consistent_padding"):
         return ("flax.linen.ConvTranspose has no use_consistent_padding: it calls lax.conv_transpose without it, "

@@ -17,6 +17,8 @@ ID = "jax"
 DIALECT = "jax"
 INSTALL_HINT = "pip install '.[jax]'"
 ENV = {"JAX_ENABLE_X64": "1"}
+# XLA's words for "no kernel for this call on this device" (the verdict is `unsupported`)
+REFUSALS = (r"UNIMPLEMENTED", r"^XlaRuntimeError: UNIMPLEMENTED")
 
 
 def available() -> bool:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from .base import given, module_available, render_call
+from .tf_adapter import REFUSALS as TF_REFUSALS
 
 ID = "keras"
 DIALECT = "keras"
 INSTALL_HINT = "pip install '.[keras]'"
 ENV = {"KERAS_BACKEND": "tensorflow"}
+REFUSALS = TF_REFUSALS  # the TensorFlow backend refuses in TensorFlow's words
 _SIZE_ARGS = ("filters", "kernel_size")
 
 
@@ -29,7 +31,11 @@ def version() -> str:
 
 def environment(device: str = "cpu") -> dict:
     import keras
-    return {"device": device, "backend": keras.backend.backend(), "floatx": keras.backend.floatx()}
+    env = {"device": device, "backend": keras.backend.backend(), "floatx": keras.backend.floatx()}
+    if keras.backend.backend() == "tensorflow":
+        from .tf_adapter import cpu_flag, onednn_enabled
+        env.update(onednn=onednn_enabled(), cpu_avx512f=cpu_flag("avx512f"))
+    return env
 
 
 def _class(op: str, ndim: int) -> str:
@@ -84,12 +90,3 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
         layer.set_weights([w.astype(host)] + ([b.astype(host)] if b is not None else []))
         out = layer(keras.ops.convert_to_tensor(x, dtype=dtype))
         return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(out, "float64")))
-
-
-def unsupported(op: str, geometry, dtype: str, args: dict) -> str | None:
-    """What the TensorFlow backend cannot run on the CPU at all (a limit, not a wrong answer)."""
-    if op == "conv_transpose" and dtype in ("float16", "float64") \
-            and any(a.dilation > 1 for a in geometry.axes):
-        return (f"the TensorFlow backend's CPU kernel for the transposed convolution rejects dilation > 1 in {dtype} "
-                "('Current CPU implementations do not yet support dilation rates larger than 1')")
-    return None

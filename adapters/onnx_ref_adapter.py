@@ -13,6 +13,7 @@ ID = "onnx-ref"
 DIALECT = "onnx"
 INSTALL_HINT = "pip install '.[onnx]'"
 ENV: dict[str, str] = {}
+REFUSALS: tuple[str, ...] = ()
 
 
 def available() -> bool:
@@ -36,5 +37,5 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
     return np.asarray(out, dtype=np.float64)
 
 
-def unsupported(op: str, geometry, dtype: str, args: dict) -> str | None:
+def api_limit(op: str, geometry, dtype: str, args: dict) -> str | None:
     return unsupported_dtype("the ONNX reference evaluator", op, dtype, ())

@@ -15,6 +15,8 @@ ID = "onnxruntime"
 DIALECT = "onnx"
 INSTALL_HINT = "pip install '.[onnx]'"
 ENV: dict[str, str] = {}
+# onnxruntime's words for "this build/provider has no kernel for the node" (the verdict is `unsupported`)
+REFUSALS = (r"NOT_IMPLEMENTED", r"Could not find an implementation for")
 
 
 def available() -> bool:
@@ -44,6 +46,6 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
     return np.asarray(out, dtype=np.float64)
 
 
-def unsupported(op: str, geometry, dtype: str, args: dict) -> str | None:
-    """What this runtime cannot run at all (a limit, not a wrong answer)."""
-    return unsupported_dtype("onnxruntime's CPU execution provider", op, dtype, ("float64",))
+def api_limit(op: str, geometry, dtype: str, args: dict) -> str | None:
+    """What the ONNX format cannot say (a build's missing kernels are refusals, see REFUSALS)."""
+    return unsupported_dtype("onnxruntime", op, dtype, ())

@@ -7,6 +7,8 @@ for the transposed op and (*k, C_in/g, C_out) for convolution.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .base import given, module_available, render_call
@@ -15,6 +17,17 @@ ID = "tf"
 DIALECT = "tf"
 INSTALL_HINT = "pip install '.[tf]'"
 ENV = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+# TensorFlow's own words when this build/device has no kernel for a call (the verdict is `unsupported`):
+# the CPU kernels without oneDNN refuse dilation (tensorflow/tensorflow#28264, #69103) and channels-first
+# transposed convolutions (#20405); the CPU has no input gradient for grouped convolutions (#50392); an op
+# with no kernel registered at all is Unimplemented.
+REFUSALS = (
+    r"Current CPU implementations? do(es)? not yet support",
+    r"only supports NHWC",
+    r"Gradients for grouped convolutions are not supported on CPU",
+    r"^UnimplementedError",
+    r"No OpKernel was registered to support Op",
+)
 
 
 def available() -> bool:
@@ -28,8 +41,24 @@ def version() -> str:
 
 def environment(device: str = "cpu") -> dict:
     import tensorflow as tf
-    return {"device": device,
+    return {"device": device, "onednn": onednn_enabled(), "cpu_avx512f": cpu_flag("avx512f"),
+            "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
             "tensor_float_32_execution": bool(tf.config.experimental.tensor_float_32_execution_enabled())}
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs its oneDNN (MKL) CPU kernels in this process (a build and CPU decision)."""
+    from tensorflow.python.util import _pywrap_util_port
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def cpu_flag(name: str) -> bool | None:
+    """Whether the CPU has an instruction-set flag (Linux /proc/cpuinfo; None where unknown)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            return any(name in line.split() for line in fh if line.startswith("flags"))
+    except OSError:
+        return None
 
 
 def _fn(op: str, ndim: int) -> str:
@@ -71,19 +100,6 @@ def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, devic
             out = tf.nn.bias_add(out, tf.constant(b, dtype=tdtype),
                                  data_format="NC..." if fmt.startswith("NC") else None)
         return tf.cast(out, tf.float64).numpy()
-
-
-def unsupported(op: str, geometry, dtype: str, args: dict) -> str | None:
-    """What tf.nn cannot run on the CPU at all (a limit, not a wrong answer)."""
-    if op != "conv_transpose" or not any(a.dilation > 1 for a in geometry.axes):
-        return None
-    if dtype in ("float16", "float64"):
-        return (f"tf.nn's CPU kernels for the transposed convolution reject dilation > 1 in {dtype} "
-                "('Current CPU implementations do not yet support dilation rates larger than 1')")
-    if isinstance(args.get("padding"), list):
-        return ("tf.nn's CPU kernel for the transposed convolution rejects dilation > 1 with explicit padding "
-                "('Current CPU implementations do not yet support dilation rates larger than 1')")
-    return None
 
 
 def input_gradient(args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,

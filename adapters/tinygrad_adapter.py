@@ -17,7 +17,7 @@ zeros at the start, ...).
 
 Device: tinygrad's CPU device compiles kernels with clang (`CC`, default clang) and cannot use gcc;
 without clang the adapter runs tinygrad's PYTHON device (an interpreter of the same kernels: slow,
-so large problems are refused by `unsupported`).  CONVTX_TINYGRAD_DEVICE overrides the choice.
+so large problems are refused by `api_limit`).  CONVTX_TINYGRAD_DEVICE overrides the choice.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def _pick_device() -> str:
 
 DEVICE = _pick_device()
 ENV = {"DEV": DEVICE}
+REFUSALS: tuple[str, ...] = ()
 PYTHON_DEVICE_MACS = 2_000_000  # ~10 s on the PYTHON device (about 5 us per multiply-add)
 _DTYPES = ("float16", "bfloat16", "float32", "float64")
 
@@ -156,7 +157,7 @@ def _macs(g) -> int:
     return g.batch * g.out_channels * int(np.prod(g.out_size)) * (g.in_channels // g.groups) * int(np.prod(g.kernel))
 
 
-def unsupported(op: str, geometry, dtype: str, args: dict) -> str | None:
+def api_limit(op: str, geometry, dtype: str, args: dict) -> str | None:
     """What this tinygrad setup cannot run (a limit, not a wrong answer)."""
     if dtype not in _DTYPES:
         return f"tinygrad has no {dtype}"

@@ -16,6 +16,8 @@ ID = "torch"
 DIALECT = "torch"
 INSTALL_HINT = "pip install '.[torch]'"
 ENV: dict[str, str] = {}
+# torch's words for "no kernel for this dtype/device here" (the verdict is `unsupported`)
+REFUSALS = (r"not implemented for '", r"^NotImplementedError")
 _MODULE_ONLY = ("in_channels", "out_channels", "kernel_size", "output_size")
 
 

@@ -98,6 +98,13 @@ def load_file(path: str) -> list[Entry | CaseError]:
     return out
 
 
+def validate_text(path: str, text: str) -> list[Entry]:
+    """Validate YAML text as `convtx validate` would validate the file `path`; raise the first CaseError."""
+    data = load_yaml(path, text)
+    items, marks = ([data], [data.mark]) if isinstance(data, SDict) else (list(data), data.marks)
+    return [validate(item, mark) for item, mark in zip(items, marks)]
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "an empty document"

@@ -15,7 +15,7 @@ trusting any one framework's output.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,8 +39,10 @@ SAMPLES = [  # (in_size, kernel, stride, dilation, pads (lo, hi) per axis, C_in,
 class CheckResult:
     check: str  # an id: adjoint-3, gradient-0, shape-rel-9, round-trip
     framework: str
-    status: str  # pass | fail | error | not_expressible | skipped | xfail
+    status: str  # pass | fail | error | not_expressible | unsupported | skipped | xfail
     detail: str
+    geometry: Geometry | None = field(default=None, repr=False)  # the call the check made (known bugs read it)
+    args: dict | None = field(default=None, repr=False)  # its native arguments
 
 
 def pair(sample) -> tuple[Geometry, Geometry]:
@@ -143,20 +145,10 @@ def reference_checks() -> list[CheckResult]:
 
 
 def as_json(results: list[CheckResult]) -> list[dict]:
-    return [asdict(r) for r in results]
+    return [{"check": r.check, "framework": r.framework, "status": r.status, "detail": r.detail} for r in results]
 
 
 __all__ = ["CheckResult", "SAMPLES", "pair", "reference_checks", "shape_table", "shape_geometry"]
-
-
-def apply_xfails(results: list[CheckResult], entries) -> list[CheckResult]:
-    """Known framework bugs (the xfail lists, matched by check id) turn fail/error into xfail."""
-    for r in results:
-        for e in entries:
-            if e.framework == r.framework and e.matches(r.check) and r.status in ("fail", "error"):
-                r.status, r.detail = "xfail", f"known {e.framework} bug: {e.reason} ({e.link}); {r.detail}"
-                break
-    return results
 
 
 def check_ids() -> list[str]:

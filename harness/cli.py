@@ -21,6 +21,11 @@ DEFAULT_CASES = "cases"
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+def add_known_bugs_option(parser) -> None:
+    parser.add_argument("--known-bugs", action="append", default=[], metavar="FILE",
+                        help="a known-bug file of your own (same format as adapters/known_bugs/*.yaml; repeatable)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="convtx", description="Cross-library conformance harness for "
                                 "transposed convolution.")
@@ -36,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="device for frameworks that have one")
     run.add_argument("--checks", action="store_true",
                      help="also run the mathematical checks (adjoint, gradient, shape arithmetic) for the report")
+    add_known_bugs_option(run)
 
     val = sub.add_parser("validate", help="check case files without running them")
     val.add_argument("paths", nargs="*", default=[DEFAULT_CASES])
@@ -108,32 +114,31 @@ def _frameworks(value: str | None) -> list[str]:
 
 def cmd_run(args) -> int:
     from ..reports import terminal
-    from . import xfail
+    from . import knownbugs
     from .results import write_json
     from .runner import RunOptions, run_suite
 
     frameworks = _frameworks(args.frameworks)
     suite = load_suite(args.paths)
     _print_errors(suite)
-    from .checks import check_ids
-    xfails = xfail.load_xfails(frameworks)
-    if [os.path.normpath(p) for p in args.paths] == [DEFAULT_CASES]:  # a subset leaves entries unmatched
-        for warning in xfail.unmatched(xfails, [e.case.id for e in suite.entries] + check_ids()):
-            print(f"warning: {warning}", file=sys.stderr)
+    bugs = knownbugs.load(frameworks, args.known_bugs)
     total = (len(suite.entries) + len(suite.errors)) * len(frameworks)
     printer = terminal.Printer(quiet=args.quiet, total=total)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        run = run_suite(suite, frameworks, progress=printer.progress,
-                        opts=RunOptions(timeout=args.timeout, device=args.device, xfails=xfails))
+        opts = RunOptions(timeout=args.timeout, device=args.device, known_bugs=bugs)
+        run = run_suite(suite, frameworks, progress=printer.progress, opts=opts)
     finally:
         signal.signal(signal.SIGTERM, previous)
     if args.checks and not run.partial:
         from .checks_frameworks import all_checks
         from .checks import as_json
-        run.checks = as_json(all_checks(frameworks))
+        run.checks = as_json(all_checks(frameworks, bugs, opts.hits))
         bad = [c for c in run.checks if c["status"] in ("fail", "error")]
         print(f"checks: {len(run.checks)} mathematical check(s), {len(bad)} failed")
+    if [os.path.normpath(p) for p in args.paths] == [DEFAULT_CASES] and args.checks and not run.partial:
+        for warning in knownbugs.stale(bugs, opts.hits, run.frameworks, run.environment):  # a whole run only
+            print(f"warning: {warning}", file=sys.stderr)
     printer.summary(run)
     if args.json:
         write_json(args.json, run)

@@ -27,8 +27,7 @@ import yaml
 from . import fuzzgen
 from .casefile import Suite
 from .results import FAILING, Result
-from .runner import RunOptions, conclude, run_suite
-from .plan import plan_task
+from .runner import RunOptions, run_cell, run_suite
 from .workers import Worker
 
 
@@ -53,6 +52,8 @@ def add_parser(sub) -> None:
     p.add_argument("--no-shrink", action="store_true", help="report the groups, write nothing")
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--json", metavar="FILE", help="write the findings as JSON")
+    from .cli import add_known_bugs_option
+    add_known_bugs_option(p)
 
 
 def signature(result: Result) -> str:
@@ -62,7 +63,7 @@ def signature(result: Result) -> str:
         text = text[:text.rindex(" [")]  # the call: its arguments vary within one kind of failure
     text = text.split(" / ")[0] if result.status == "error" else text  # the first line of an error
     text = re.sub(r"\[[^\]]*\]|\([^)]*\)", "", text)
-    text = re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", text)
+    text = re.sub(r"(?<![\w.])-?\d+(\.\d+)?(e-?\d+)?(?![\w.])", "#", text)  # numbers, not Conv2DTranspose
     return f"{result.status}: {' '.join(text.split())[:110]}"
 
 
@@ -74,14 +75,12 @@ def _failures(run) -> dict[tuple[str, str], list[Result]]:
     return groups
 
 
-def _still_fails(worker: Worker, config: fuzzgen.Config, framework: str, sig: str) -> Result | None:
+def _still_fails(worker: Worker, config: fuzzgen.Config, framework: str, sig: str, opts: RunOptions) -> Result | None:
+    """The configuration's verdict if it fails the same way and is no known bug, else None."""
     entry = fuzzgen.to_entry(config, 0)
     if entry is None:
         return None
-    task = plan_task(entry, framework)
-    if isinstance(task, Result):
-        return None
-    result = conclude(entry, task, worker.call(task.op, task.args, task.x, task.w, task.b, task.dtype))
+    result = run_cell(entry, framework, worker, opts)
     return result if result.status in FAILING and signature(result) == sig else None
 
 
@@ -109,7 +108,7 @@ def _smaller(c: fuzzgen.Config):
             yield dataclasses.replace(c, **{name: getattr(c, name) - 1})
 
 
-def shrink(worker: Worker, finding: Finding, budget: float = 30.0) -> None:
+def shrink(worker: Worker, finding: Finding, opts: RunOptions, budget: float = 30.0) -> None:
     """Greedy: take any one-step-smaller configuration that still fails the same way; repeat."""
     best, best_result = finding.config, finding.result
     deadline = time.time() + budget
@@ -119,7 +118,7 @@ def shrink(worker: Worker, finding: Finding, budget: float = 30.0) -> None:
         for candidate in _smaller(best):
             if time.time() > deadline:
                 break
-            result = _still_fails(worker, candidate, finding.framework, finding.signature)
+            result = _still_fails(worker, candidate, finding.framework, finding.signature, opts)
             if result is not None:
                 best, best_result, improved = candidate, result, True
                 break
@@ -135,8 +134,8 @@ def case_yaml(finding: Finding, index: int) -> tuple[str, dict]:
     expected = entry.case.expected.tensor.values
     data = {
         "id": case_id,
-        "title": f"fuzz: {finding.framework} {r.status} on a {c.dialect} {c.op} call",
-        "framework": c.dialect,
+        "title": f"fuzz: {finding.framework} {r.status} on a {entry.case.framework} {c.op} call",
+        "framework": entry.case.framework,
         "op": c.op,
         "args": entry.case.args,
         "input": entry.case.input.to_yaml(),
@@ -162,19 +161,23 @@ def _plain(value):
 
 
 def write_case(finding: Finding, folder: str, index: int) -> str:
+    """Write the shrunk case, validated first by the code `convtx validate` runs (raises CaseError)."""
+    from .casefile import validate_text
     from .results import write_atomic
     case_id, data = case_yaml(finding, index)
     path = os.path.join(folder, f"{case_id}.yaml")
-    write_atomic(path, yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110))
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110)
+    validate_text(path, text)
+    write_atomic(path, text)
     return path
 
 
-def fuzz(n: int, seed: int, frameworks: list[str], progress=None, timeout: float = 60.0) -> tuple[list, object, float]:
-    """Generate and run; returns (configs with entries, run results, seconds spent running)."""
+def fuzz(n: int, seed: int, frameworks: list[str], progress=None, opts: RunOptions | None = None) -> tuple[list, object, float]:
+    """Generate and run (known bugs applied); returns (configs with entries, run results, seconds running)."""
     generated = fuzzgen.generate(n, seed)
     suite = Suite(entries=[e for _, e in generated])
     start = time.perf_counter()
-    run = run_suite(suite, frameworks, progress=progress, opts=RunOptions(timeout=timeout))
+    run = run_suite(suite, frameworks, progress=progress, opts=opts or RunOptions())
     return generated, run, time.perf_counter() - start
 
 
@@ -193,7 +196,7 @@ def run(args) -> int:
 
     from ..adapters import ADAPTERS, REFERENCE
     from ..reports import terminal
-    from .errors import UsageError
+    from .errors import CaseError, UsageError
 
     names = [f.strip() for f in (args.frameworks or "").split(",") if f.strip()] or \
         [a for a in ADAPTERS if a != REFERENCE]
@@ -203,7 +206,9 @@ def run(args) -> int:
     if args.n < 1:
         raise UsageError("--n must be >= 1")
     printer = terminal.Printer(total=args.n * len(names))
-    generated, result, seconds = fuzz(args.n, args.seed, names, printer.progress, args.timeout)
+    from . import knownbugs
+    opts = RunOptions(timeout=args.timeout, known_bugs=knownbugs.load(names, args.known_bugs))
+    generated, result, seconds = fuzz(args.n, args.seed, names, printer.progress, opts)
     if printer.tty:
         sys.stdout.write("\r" + " " * 100 + "\r")
     findings = findings_of(generated, result)
@@ -214,6 +219,9 @@ def run(args) -> int:
         row = counts.get(fw, {})
         print(f"  {fw:<12} {result.frameworks.get(fw) or 'not installed':<28} "
               + ", ".join(f"{k} {v}" for k, v in sorted(row.items())))
+    known = sum(row.get("xfail", 0) for row in counts.values())
+    refused = sum(row.get("unsupported", 0) for row in counts.values())
+    print(f"  not new: {known} known-bug hit(s) (xfail), {refused} refusal(s) of this build/device (unsupported)")
     if result.partial:
         print("fuzz: interrupted; partial", file=sys.stderr)
     if not findings:
@@ -224,11 +232,15 @@ def run(args) -> int:
             worker = Worker(f.framework, timeout=args.timeout)
             try:
                 if worker.start().available:
-                    shrink(worker, f)
+                    shrink(worker, f, opts)
             finally:
                 worker.stop()
-            f.path = write_case(f, args.out, i)
             r = f.shrunk_result or f.result
+            try:
+                f.path = write_case(f, args.out, i)
+            except CaseError as err:
+                print(f"    not written: the shrunk case would not validate: {err}")
+                continue
             print(f"    shrunk to {f.path}: {r.diagnosis or r.note}")
     if args.json:
         from .results import write_atomic

@@ -50,7 +50,7 @@ def plan_task(entry: Entry, adapter_id: str) -> Task | Result:
                                "there is nothing to translate")
         return _literal(entry, adapter_id, adapter, "refusal")
     task = _literal(entry, adapter_id, adapter, "literal") if own else _translated(entry, adapter_id, adapter)
-    limit = getattr(adapter, "unsupported", None)
+    limit = getattr(adapter, "api_limit", None)
     reason = limit(task.op, entry.reading.geometry, task.dtype, task.args) if limit and isinstance(task, Task) else None
     if reason:
         return Result(case.id, adapter_id, "not_expressible", note=reason, call=task.code)

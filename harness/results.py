@@ -14,8 +14,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-STATUSES = ("pass", "mismatch", "shape_mismatch", "not_expressible", "invalid", "error", "timeout",
-            "skipped", "xfail")
+STATUSES = ("pass", "mismatch", "shape_mismatch", "not_expressible", "unsupported", "invalid", "error",
+            "timeout", "skipped", "xfail")
 FAILING = ("mismatch", "shape_mismatch", "error", "timeout")
 OUTPUT_VALUES_LIMIT = 4096  # outputs up to this many elements are kept in the results for the report
 

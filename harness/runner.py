@@ -1,7 +1,8 @@
 """Running a suite: every case through every framework, each framework in its own worker, in parallel.
 
 One thread per framework feeds that framework's worker process (see `workers`) and streams
-verdicts back to the caller's thread, which applies the xfail lists and reports progress.  The
+verdicts (known bugs applied, in the scope of the worker's version and environment) back to the
+caller's thread, which reports progress.  The
 NumPy reference runs in-process.  An interrupt (Ctrl-C, SIGTERM) stops the workers and returns
 what was computed, marked partial.
 """
@@ -9,13 +10,14 @@ what was computed, marked partial.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..adapters import REFERENCE, load
 from ..adapters.base import NativeCall
-from . import xfail
+from . import knownbugs
 from .casefile import Entry, Suite
 from .naive import naive_port
 from .plan import Task, plan_task
@@ -32,9 +34,11 @@ __all__ = ["run_suite", "RunOptions", "problem_of", "judge", "run_entry", "concl
 class RunOptions:
     timeout: float = CALL_TIMEOUT
     device: str = "cpu"
-    xfails: list = field(default_factory=list)
+    known_bugs: list = field(default_factory=list)  # knownbugs.KnownBug entries
+    worker_env: dict = field(default_factory=dict)  # extra environment for every worker (e.g. oneDNN off)
     stop: threading.Event = field(default_factory=threading.Event)
     workers: list = field(default_factory=list)  # live workers, killed at once on an interrupt
+    hits: set = field(default_factory=set)  # where (file:line) of every known-bug entry that matched a cell
 
 
 def conclude(entry: Entry, task: Task, reply: Reply) -> Result:
@@ -50,10 +54,21 @@ def conclude(entry: Entry, task: Task, reply: Reply) -> Result:
             return Result(case.id, fw, "pass", note=f"refused as the case declares: {reply.message}", **base)
     if reply.kind == "timeout":
         return Result(case.id, fw, "timeout", note=reply.message, **base)
+    if reply.kind == "err" and refusal_of(fw, reply.message):
+        return Result(case.id, fw, "unsupported", note=f"{fw} has no kernel for this call in this build/device "
+                      f"(its own refusal): {reply.message} [{task.code}]", **base)
     if reply.kind in ("err", "died"):
         return Result(case.id, fw, "error", note=f"{reply.message} [{task.code}]", **base)
     canonical = task.reading.to_canonical_output(reply.output)
     return judge(entry, fw, canonical, NativeCall(fw, task.code, task.weight_conversion))
+
+
+def refusal_of(system: str, message: str) -> str | None:
+    """The system's declared refusal signature (REFUSALS) that an error message matches, if any."""
+    for pattern in load(system).REFUSALS:
+        if re.search(pattern, message):
+            return pattern
+    return None
 
 
 def _framework_job(fw: str, entries: list[Entry], out: queue.Queue, opts: RunOptions) -> None:
@@ -64,12 +79,12 @@ def _framework_job(fw: str, entries: list[Entry], out: queue.Queue, opts: RunOpt
             for entry in entries:
                 if opts.stop.is_set():
                     return
-                out.put(("result", run_entry(entry, fw, adapter)))
+                out.put(("result", run_entry(entry, fw, adapter), None))
             return
         if not adapter.available():
             _skip_all(fw, entries, out, f"skipped: not installed ({adapter.INSTALL_HINT})")
             return
-        worker = Worker(fw, timeout=opts.timeout, device=opts.device)
+        worker = Worker(fw, timeout=opts.timeout, device=opts.device, env=opts.worker_env)
         opts.workers.append(worker)
         try:
             hello = worker.start()
@@ -80,7 +95,7 @@ def _framework_job(fw: str, entries: list[Entry], out: queue.Queue, opts: RunOpt
             for entry in entries:
                 if opts.stop.is_set():
                     return
-                out.put(("result", _run_one(entry, fw, worker)))
+                out.put(("result", run_cell(entry, fw, worker, opts), None))
         finally:
             worker.stop()
     except Exception as err:  # never lose the other frameworks' results to one adapter's bug
@@ -89,16 +104,36 @@ def _framework_job(fw: str, entries: list[Entry], out: queue.Queue, opts: RunOpt
         out.put(("done", fw))
 
 
-def _run_one(entry: Entry, fw: str, worker: Worker) -> Result:
+def _run_one(entry: Entry, fw: str, worker: Worker) -> tuple[Result, knownbugs.CellFacts]:
+    geometry = entry.reading.geometry if entry.reading is not None else None
+    facts = knownbugs.CellFacts(entry.case.id, fw, geometry, dict(entry.case.args), entry.case.dtype)
     try:
         task = plan_task(entry, fw)
     except Exception as err:
-        return Result(entry.case.id, fw, "error", note=f"convtx could not plan the call: {type(err).__name__}: {err}")
+        return Result(entry.case.id, fw, "error", note=f"convtx could not plan the call: {type(err).__name__}: {err}"), facts
     if isinstance(task, Result):
         result = task
     else:
+        native = task.reading.args if task.reading is not None else task.args
+        facts = knownbugs.CellFacts(entry.case.id, fw, geometry, dict(native), task.dtype)
         result = conclude(entry, task, worker.call(task.op, task.args, task.x, task.w, task.b, task.dtype))
     result.naive_port = _naive_note(entry, fw)
+    return result, facts
+
+
+def run_cell(entry: Entry, fw: str, worker: Worker, opts: RunOptions) -> Result:
+    """One case on one system's (started) worker: plan, call, verdict, known bugs."""
+    result, facts = _run_one(entry, fw, worker)
+    hello = worker.hello
+    return _known(result, facts, opts, hello.version if hello else None, hello.environment if hello else {})
+
+
+def _known(result: Result, facts: knownbugs.CellFacts, opts: RunOptions, version, environment) -> Result:
+    """Apply the known-bug entries in scope of this worker's version and environment."""
+    verdict = knownbugs.judge(result.status, result.note, facts, opts.known_bugs, version, environment)
+    result.status, result.note = verdict.status, verdict.note
+    if verdict.entry is not None:
+        opts.hits.add(verdict.entry.where)
     return result
 
 
@@ -115,7 +150,7 @@ def _naive_note(entry: Entry, fw: str) -> str:
 def _skip_all(fw: str, entries: list[Entry], out: queue.Queue, note: str) -> None:
     out.put(("hello", fw, None, {}))
     for entry in entries:
-        out.put(("result", Result(entry.case.id, fw, "skipped", note=note)))
+        out.put(("result", Result(entry.case.id, fw, "skipped", note=note), None))
 
 
 def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = None,
@@ -139,7 +174,7 @@ def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = N
             elif msg[0] == "crash":
                 run.environment.setdefault("crashes", []).append(f"{msg[1]}: {msg[2]}")
             else:
-                _emit(run, xfail.apply(msg[1], opts.xfails), progress)
+                _emit(run, msg[1], progress)
     except KeyboardInterrupt:
         opts.stop.set()
         run.partial = True

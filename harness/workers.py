@@ -107,12 +107,13 @@ class Worker:
     """The parent's handle on one adapter's worker process."""
 
     def __init__(self, adapter_id: str, *, timeout: float = CALL_TIMEOUT, device: str = "cpu",
-                 start_timeout: float = START_TIMEOUT):
+                 start_timeout: float = START_TIMEOUT, env: dict[str, str] | None = None):
         self.adapter_id = adapter_id
         self.module_name = ADAPTERS[adapter_id]
         self.timeout = timeout
         self.start_timeout = start_timeout
         self.device = device
+        self.extra_env = dict(env or {})
         self.process = None
         self.conn = None
         self.hello: Hello | None = None
@@ -121,7 +122,7 @@ class Worker:
 
     def _env(self) -> dict[str, str]:
         module = importlib.import_module(self.module_name)  # adapter modules import no framework
-        return dict(getattr(module, "ENV", {}))
+        return {**getattr(module, "ENV", {}), **self.extra_env}
 
     def start(self) -> Hello:
         ctx = multiprocessing.get_context("spawn")

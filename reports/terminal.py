@@ -58,6 +58,10 @@ def render_summary(run: RunResults, details: bool = True) -> str:
     for fw, row in counts.items():
         version = run.frameworks.get(fw) or "-"
         lines.append(f"{fw:<{width}}  {version:<{vwidth}}" + "".join(f"{row.get(s, 0):>{len(s) + 2}}" for s in used))
+    refused = [r for r in run.results if r.status == "unsupported"]
+    if refused:
+        names = ", ".join(f"{r.framework}: {r.case}" for r in refused[:6]) + (", ..." if len(refused) > 6 else "")
+        lines.append(f"unsupported (refused by this build/device, not failures): {len(refused)} ({names})")
     n_cases = len({r.case for r in run.results})
     failing = len(run.failing())
     verdict = "all conform" if not failing else f"{failing} result(s) do not conform"

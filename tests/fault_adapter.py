@@ -15,6 +15,7 @@ ID = "faulty"
 DIALECT = "torch"
 INSTALL_HINT = "(test adapter)"
 ENV: dict[str, str] = {}
+REFUSALS: tuple[str, ...] = ()
 
 
 def available() -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from convtx.harness.checks import SAMPLES, check_ids, pair, reference_checks, round_trip, shape_table
 from frameworks import require
 
@@ -29,15 +31,17 @@ def test_shape_table_is_dumoulin_visin():
     assert rels[14]["expected"] == 2 * (3 - 1) + 1 + 3 - 2 * 1
 
 
-def test_framework_checks(capsys):
+@pytest.mark.parametrize("onednn", ["1", "0"])
+def test_framework_checks(onednn):
+    """Whatever this build refuses is `unsupported` (its own words), a known bug `xfail`: never fail/error."""
     from convtx.harness.checks_frameworks import all_checks
-    names = ["numpy", "torch", "keras", "tf", "jax", "onnxruntime", "onnx-ref"]
+    names = ["numpy", "torch", "keras", "tf", "jax", "onnxruntime", "onnx-ref"] if onednn == "1" else ["keras", "tf"]
     for fw in names:
         require(fw)
-    results = all_checks(names)
+    results = all_checks(names, worker_env={"TF_ENABLE_ONEDNN_OPTS": onednn})
     bad = [r for r in results if r.status in ("fail", "error")]
     assert not bad, "\n".join(f"{r.check} {r.framework}: {r.detail}" for r in bad)
     passed = {(r.check.split("-")[0], r.framework) for r in results if r.status == "pass"}
-    for fw in ("torch", "jax", "tf"):
+    for fw in {"torch", "jax", "tf"} & set(names):
         assert ("gradient", fw) in passed and ("adjoint", fw) in passed
     assert all(r.check in check_ids() or r.check == "gradient" for r in results)

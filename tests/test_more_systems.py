@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from convtx.harness import semantics, xfail
+from convtx.harness import knownbugs, semantics
 from convtx.harness.casefile import load_suite, validate
 from convtx.harness.newcase import _dump, _plain_numbers, compute_expected
 from convtx.harness.problem import Axis, Geometry
@@ -44,7 +44,7 @@ def write_suite(directory, cases: list[dict]):
 def run_on(framework: str, directory, cases: list[dict]) -> dict:
     require(framework)
     suite = write_suite(directory, cases)
-    result = run_suite(suite, ["numpy", framework], opts=RunOptions(xfails=xfail.load_xfails([framework])))
+    result = run_suite(suite, ["numpy", framework], opts=RunOptions(known_bugs=knownbugs.load([framework])))
     assert result.frameworks[framework], result.environment
     return {r.case: r for r in result.results if r.framework == framework}
 
@@ -175,8 +175,9 @@ def test_paddle_limits(paddle_run):
     assert paddle_run["jax-zeros-at-start"].status == "not_expressible"
     assert paddle_run["torch-dilation-op"].status == "not_expressible"
     assert "output_padding < stride" in paddle_run["torch-dilation-op"].note
-    assert paddle_run["torch-float16"].status == "not_expressible"
-    assert "float16" in paddle_run["torch-float16"].note
+    # this build's CPU kernels have no float16 convolution: computed, or refused in paddle's own words
+    r = paddle_run["torch-float16"]
+    assert r.status == "pass" or (r.status == "unsupported" and "float16" in r.note), r.note
 
 
 # ---------------------------------------------------------------------------- tinygrad
