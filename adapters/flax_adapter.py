@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jax_adapter import REFUSALS as XLA_REFUSALS
-from .base import module_available, render_call
+from convtx.adapters.jax_adapter import REFUSALS as XLA_REFUSALS
+from convtx.adapters.base import module_available, render_call
 
 ID = "flax"
 DIALECT = "jax"
@@ -56,7 +56,7 @@ def _tuples(value):
 
 def _layouts(op: str, args: dict, ndim: int):
     """(lhs, rhs, out) specs, the spatial letters in the kernel's order, and flax's own specs."""
-    from ..harness.semantics.jax import dimension_numbers
+    from convtx.harness.semantics.jax import dimension_numbers
     lhs, rhs, out = dimension_numbers(op, args, ndim)
     spatial = [c for c in rhs if c not in "OI"]
     acts = ("N", *spatial, "C")
@@ -171,5 +171,5 @@ def api_limit(op: str, geometry, dtype: str, args: dict) -> str | None:
 
 def fallback(geometry):
     """ConvTranspose has no groups: nn.Conv with input_dilation and feature_group_count says it."""
-    from .jax_adapter import fallback as lax_fallback
+    from convtx.adapters.jax_adapter import fallback as lax_fallback
     return lax_fallback(geometry)

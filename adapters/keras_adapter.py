@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import given, module_available, render_call
-from .tf_adapter import REFUSALS as TF_REFUSALS
+from convtx.adapters.base import given, module_available, render_call
+from convtx.adapters.tf_adapter import REFUSALS as TF_REFUSALS
 
 ID = "keras"
 DIALECT = "keras"
@@ -33,7 +33,7 @@ def environment(device: str = "cpu") -> dict:
     import keras
     env = {"device": device, "backend": keras.backend.backend(), "floatx": keras.backend.floatx()}
     if keras.backend.backend() == "tensorflow":
-        from .tf_adapter import cpu_flag, onednn_enabled
+        from convtx.adapters.tf_adapter import cpu_flag, onednn_enabled
         env.update(onednn=onednn_enabled(), cpu_avx512f=cpu_flag("avx512f"))
     return env
 

@@ -6,9 +6,9 @@ between the two are Keras's own backend conversions disagreeing.
 
 from __future__ import annotations
 
-from .base import module_available
-from .jax_adapter import REFUSALS  # noqa: F401  (the jax backend refuses in XLA's words)
-from .keras_adapter import DIALECT, _layer, call, code, environment, version  # noqa: F401  (the adapter contract)
+from convtx.adapters.base import module_available
+from convtx.adapters.jax_adapter import REFUSALS  # noqa: F401  (the jax backend refuses in XLA's words)
+from convtx.adapters.keras_adapter import DIALECT, _layer, call, code, environment, version  # noqa: F401  (the adapter contract)
 
 ID = "keras-jax"
 INSTALL_HINT = "pip install '.[keras,jax]'"

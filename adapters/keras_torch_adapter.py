@@ -7,9 +7,9 @@ PR #22876 were such: 'same' padding on the torch backend).
 
 from __future__ import annotations
 
-from .base import module_available
-from .torch_adapter import REFUSALS  # noqa: F401  (the torch backend refuses in torch's words)
-from .keras_adapter import DIALECT, _layer, call, code, environment, version  # noqa: F401  (the adapter contract)
+from convtx.adapters.base import module_available
+from convtx.adapters.torch_adapter import REFUSALS  # noqa: F401  (the torch backend refuses in torch's words)
+from convtx.adapters.keras_adapter import DIALECT, _layer, call, code, environment, version  # noqa: F401  (the adapter contract)
 
 ID = "keras-torch"
 INSTALL_HINT = "pip install '.[keras,torch]'"

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..harness.problem import Geometry, Problem
-from .base import NativeCall
+from convtx.harness.core.problem import Geometry, Problem
+from convtx.adapters.base import NativeCall
 
 ID = "numpy"
 INSTALL_HINT = "numpy is a core dependency"

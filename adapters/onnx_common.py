@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import given
+from convtx.adapters.base import given
 
 OPSET = 17
 _DTYPES = {"float16": 10, "float32": 1, "float64": 11, "bfloat16": 16}  # onnx.TensorProto values

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import module_available
-from .onnx_common import build_model, code, unsupported_dtype  # noqa: F401  (code is part of the contract)
+from convtx.adapters.base import module_available
+from convtx.adapters.onnx_common import build_model, code, unsupported_dtype  # noqa: F401  (code is part of the contract)
 
 ID = "onnxruntime"
 DIALECT = "onnx"

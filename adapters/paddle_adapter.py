@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import given, module_available, render_call
+from convtx.adapters.base import given, module_available, render_call
 
 ID = "paddle"
 DIALECT = "paddle"

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .base import given, module_available, render_call
+from convtx.adapters.base import given, module_available, render_call
 
 ID = "tf"
 DIALECT = "tf"

@@ -27,7 +27,7 @@ import shutil
 
 import numpy as np
 
-from .base import module_available, render_call
+from convtx.adapters.base import module_available, render_call
 
 ID = "tinygrad"
 DIALECT = "torch"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..harness.casefile import Suite
-from ..harness.results import STATUSES, Result, RunResults, write_atomic
-from .views import case_view, plain_view
+from convtx.harness.caseformat.casefile import Suite
+from convtx.harness.engine.results import STATUSES, Result, RunResults, write_atomic
+from convtx.reports.views import case_view, plain_view
 
 
 def build_context(run: RunResults, suite: Suite | None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from ..harness.results import FAILING, STATUSES, Result, RunResults
+from convtx.harness.engine.results import FAILING, STATUSES, Result, RunResults
 
 ATTENTION = (*FAILING, "invalid")
 

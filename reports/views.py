@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass, field
 import numpy as np
 
-from ..harness import semantics
-from ..harness.casefile import Entry
-from ..harness.explain import explain
-from ..harness.formulas import canonical as canonical_formula
-from ..harness.formulas import formula
-from ..harness.results import Result
+from convtx.harness import semantics
+from convtx.harness.caseformat.casefile import Entry
+from convtx.harness.analysis.explain import explain
+from convtx.harness.semantics.formulas import canonical as canonical_formula
+from convtx.harness.semantics.formulas import formula
+from convtx.harness.engine.results import Result
 
 MAX_SLICES = 8
 MAX_SIDE = 40
@@ -132,8 +132,8 @@ def tensor_view(name: str, arr: np.ndarray, index_of=None, kind: str = "tensor")
 
 def full_output_view(entry: Entry) -> TensorView | None:
     """The reference's full (uncropped) output, the cells the crop removes faded out."""
-    from ..adapters import numpy_ref
-    from ..harness.runner_core import problem_of
+    from convtx.adapters import numpy_ref
+    from convtx.harness.engine.verdict import problem_of
 
     g = entry.reading.geometry
     if g.op != "conv_transpose" or int(np.prod(g.full_size)) * g.batch * g.out_channels > 200_000:

@@ -19,7 +19,7 @@ def root() -> str:
 @pytest.fixture
 def cli(capsys):
     """Run `convtx ARGS...` in-process; returns (exit code, stdout, stderr)."""
-    from convtx.harness.cli import main
+    from convtx.harness.commands.cli import main
 
     def run(*args: str):
         code = main(list(args))

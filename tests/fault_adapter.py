@@ -47,7 +47,7 @@ def call(op, args, x, w, b, dtype, device="cpu"):
         ctypes.string_at(0)
     from convtx.adapters import numpy_ref
     from convtx.harness import semantics
-    from convtx.harness.problem import Problem
+    from convtx.harness.core.problem import Problem
 
     reading = semantics.read("torch", op, args, x.shape, w.shape, b is not None, None if b is None else b.shape)
     return numpy_ref.compute(Problem(reading.geometry, x, w, b))

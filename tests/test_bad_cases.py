@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from convtx.harness.casefile import load_suite
+from convtx.harness.caseformat.casefile import load_suite
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bad_cases")
 FILES = sorted(f[:-5] for f in os.listdir(HERE) if f.endswith(".yaml"))

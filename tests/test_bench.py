@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from convtx.harness import bench, bench_layers
-from convtx.harness.bench_layers import Figure, Layer, judge
-from convtx.harness.problem import Axis, Geometry
+from convtx.harness.commands import bench, bench_layers
+from convtx.harness.commands.bench_layers import Figure, Layer, judge
+from convtx.harness.core.problem import Axis, Geometry
 
 TINY = Layer("tiny 4->2 5x5 k3s2p1", Geometry("conv_transpose", 1, 4, 2, 1, (5, 5), (3, 3), (Axis(2, 1, 1, 1),) * 2))
 TARGETS = {"<= 2.0", "<= 1.25", ">= 50", "< 0.3 s", "<= 3.0", ">= 20", "report"}
@@ -72,7 +72,7 @@ def test_unmeasurable_figures_are_null_not_faked(tmp_path, monkeypatch):
 
 def test_cli_import_figure_is_a_number_with_a_verdict():
     (figure,) = bench.import_figures(repeat=1)
-    assert figure.name == "import convtx.harness.cli (s)" and figure.target == "< 0.3 s"
+    assert figure.name == "import convtx.harness.commands.cli (s)" and figure.target == "< 0.3 s"
     assert isinstance(figure.value, float) and figure.met in (True, False)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from convtx.harness.checks import SAMPLES, check_ids, pair, reference_checks, round_trip, shape_table
+from convtx.harness.analysis.checks import SAMPLES, check_ids, pair, reference_checks, round_trip, shape_table
 from frameworks import require
 
 
@@ -34,7 +34,7 @@ def test_shape_table_is_dumoulin_visin():
 @pytest.mark.parametrize("onednn", ["1", "0"])
 def test_framework_checks(onednn):
     """Whatever this build refuses is `unsupported` (its own words), a known bug `xfail`: never fail/error."""
-    from convtx.harness.checks_frameworks import all_checks
+    from convtx.harness.analysis.framework_checks import all_checks
     names = ["numpy", "torch", "keras", "tf", "jax", "onnxruntime", "onnx-ref"] if onednn == "1" else ["keras", "tf"]
     for fw in names:
         require(fw)

@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 
 from convtx.adapters import numpy_ref
-from convtx.harness import diagnose as dg
-from convtx.harness.problem import Axis, Geometry, Problem
+from convtx.harness.analysis import diagnose as dg
+from convtx.harness.core.problem import Axis, Geometry, Problem
 
 
 def make(op="conv_transpose", cin=2, cout=3, groups=1, in_size=(3, 4), kernel=(3, 2), strides=None,
@@ -177,8 +177,8 @@ def test_nan_is_counted_and_an_empty_output_is_a_size_error():
 def test_verdicts_carry_the_diagnosis(write_case):
     """Wired into the runner: a failing verdict says why, for the framework or for the case file."""
     from convtx.adapters.base import NativeCall
-    from convtx.harness.casefile import load_suite
-    from convtx.harness.runner_core import judge, problem_of
+    from convtx.harness.caseformat.casefile import load_suite
+    from convtx.harness.engine.verdict import judge, problem_of
 
     case = """
 id: k3-s2

@@ -7,8 +7,8 @@ import os
 import pytest
 
 from convtx.adapters import numpy_ref
-from convtx.harness.casefile import load_suite
-from convtx.harness.runner import run_entry
+from convtx.harness.caseformat.casefile import load_suite
+from convtx.harness.engine.runner import run_entry
 
 DOCS = ("000_808dae4cd76c449c.txt", "001_5a8f13bc6db025fe.txt", "002_f91f0f173503f260.txt",
         "003_a1a28aa2c6b6998b.txt", "004_f949678755a03846.txt")
@@ -46,7 +46,7 @@ def test_doc_error_case_is_declared_invalid(suite):
 def test_hand_checkable_values(suite):
     """A few values anyone can check on paper, straight from the documents."""
     by_id = {e.case.id: e for e in suite.entries}
-    from convtx.harness.runner import problem_of
+    from convtx.harness.engine.runner import problem_of
     out = numpy_ref.compute(problem_of(by_id["doc001-k4-s2-p1-arange"]))
     assert out.shape == (1, 1, 8, 8) and out[0, 0, 0, 0] == 6 and out[0, 0, 0, 1] == 12
     out = numpy_ref.compute(problem_of(by_id["doc004-ones3-p2"]))

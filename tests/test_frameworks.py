@@ -13,10 +13,10 @@ import os
 
 import pytest
 
-from convtx.harness.casefile import load_suite
-from convtx.harness.results import FAILING
-from convtx.harness.runner import RunOptions, run_suite
-from convtx.harness import knownbugs
+from convtx.harness.caseformat.casefile import load_suite
+from convtx.harness.engine.results import FAILING
+from convtx.harness.engine.runner import RunOptions, run_suite
+from convtx.harness.engine import knownbugs
 from frameworks import require
 
 FRAMEWORKS = ["numpy", "torch", "keras", "keras-jax", "keras-torch", "tf", "jax", "onnxruntime", "onnx-ref"]

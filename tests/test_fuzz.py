@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from convtx.harness import fuzzgen
-from convtx.harness.fuzz import _smaller, signature
-from convtx.harness.results import Result
+from convtx.harness.analysis import fuzzgen
+from convtx.harness.analysis.fuzz import _smaller, signature
+from convtx.harness.engine.results import Result
 
 
 def test_generation_is_reproducible_and_valid():

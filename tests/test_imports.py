@@ -9,9 +9,9 @@ FRAMEWORKS = ("torch", "tensorflow", "keras", "jax", "jaxlib", "onnx", "onnxrunt
 
 PROBE = """
 import sys
-import convtx, convtx.harness.cli, convtx.harness.casefile, convtx.harness.runner, convtx.adapters
+import convtx, convtx.harness.commands.cli, convtx.harness.caseformat.casefile, convtx.harness.engine.runner, convtx.adapters
 import convtx.reports.html, convtx.reports.terminal
-from convtx.harness.cli import main
+from convtx.harness.commands.cli import main
 main(["validate", sys.argv[1]])
 from convtx.adapters import ADAPTERS
 import importlib

@@ -13,7 +13,7 @@ DRIVER = """
 import sys
 from convtx import adapters
 adapters.ADAPTERS["faulty"] = "fault_adapter"
-from convtx.harness.cli import main
+from convtx.harness.commands.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

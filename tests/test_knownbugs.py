@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from convtx.harness import knownbugs, semantics
-from convtx.harness.errors import CaseError
+from convtx.harness import semantics
+from convtx.harness.engine import knownbugs
+from convtx.harness.core.errors import CaseError
 from frameworks import require
 
 
@@ -134,8 +135,8 @@ NEW_CASES = """
 @pytest.mark.parametrize("onednn", ["1", "0"])
 def test_never_seen_cases_that_hit_known_bugs_are_xfail(write_case, onednn):
     """The issue's acceptance: new cases, listed nowhere, are recognised by what they are."""
-    from convtx.harness.casefile import load_suite
-    from convtx.harness.runner import RunOptions, run_suite
+    from convtx.harness.caseformat.casefile import load_suite
+    from convtx.harness.engine.runner import RunOptions, run_suite
     for fw in ("onnx-ref", "keras", "keras-jax"):
         require(fw)
     suite = load_suite([write_case(NEW_CASES)])

@@ -11,12 +11,13 @@ import math
 
 import pytest
 
-from convtx.harness import knownbugs, semantics
-from convtx.harness.casefile import load_suite, validate
-from convtx.harness.newcase import _dump, _plain_numbers, compute_expected
-from convtx.harness.problem import Axis, Geometry
-from convtx.harness.runner import RunOptions, run_suite
-from convtx.harness.yamlsrc import load_yaml
+from convtx.harness import semantics
+from convtx.harness.engine import knownbugs
+from convtx.harness.caseformat.casefile import load_suite, validate
+from convtx.harness.commands.new import _dump, _plain_numbers, compute_expected
+from convtx.harness.core.problem import Axis, Geometry
+from convtx.harness.engine.runner import RunOptions, run_suite
+from convtx.harness.caseformat.yamlsrc import load_yaml
 from frameworks import require
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import test_reference_vs_loop as base
 from convtx.adapters import numpy_ref
-from convtx.harness.problem import Axis, Geometry
+from convtx.harness.core.problem import Axis, Geometry
 from loopref import conv_transpose_loop
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convtx.adapters import numpy_ref
-from convtx.harness.problem import Axis, Geometry
+from convtx.harness.core.problem import Axis, Geometry
 from loopref import conv_loop, conv_transpose_loop
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from convtx.harness.casefile import load_suite
-from convtx.harness.results import read_json, write_json
-from convtx.harness.runner import run_suite
+from convtx.harness.caseformat.casefile import load_suite
+from convtx.harness.engine.results import read_json, write_json
+from convtx.harness.engine.runner import run_suite
 from convtx.reports.html import render
 from convtx.reports.terminal import render_summary
 

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from convtx.harness.casefile import load_suite
-from convtx.harness.runner import run_suite
+from convtx.harness.caseformat.casefile import load_suite
+from convtx.harness.engine.runner import run_suite
 from convtx.reports.html import write_report
 
 CHROMIUM = "/usr/bin/chromium"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from convtx.harness import semantics
-from convtx.harness.problem import Axis, Geometry
+from convtx.harness.core.problem import Axis, Geometry
 
 G = Geometry("conv_transpose", 1, 2, 3, 1, (3, 4), (3, 2), (Axis(2, 1, 1, 0), Axis(1, 1, 0, 0)))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from convtx import adapters
-from convtx.harness.casefile import load_suite
-from convtx.harness.runner import RunOptions, run_suite
+from convtx.harness.caseformat.casefile import load_suite
+from convtx.harness.engine.runner import RunOptions, run_suite
 
 CASES = """
 - {id: a-ok, framework: torch, input: [[[1, 2]]], weight: [[[1, 1]]], expected: [[[1, 3, 2]]]}

@@ -13,14 +13,14 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..problem import Geometry
-from . import jax as _jax
-from . import keras as _keras
-from . import onnx as _onnx
-from . import paddle as _paddle
-from . import tf as _tf
-from . import torch as _torch
-from .common import ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles
+from convtx.harness.core.problem import Geometry
+from convtx.harness.semantics import jax as _jax
+from convtx.harness.semantics import keras as _keras
+from convtx.harness.semantics import onnx as _onnx
+from convtx.harness.semantics import paddle as _paddle
+from convtx.harness.semantics import tf as _tf
+from convtx.harness.semantics import torch as _torch
+from convtx.harness.semantics.common import ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles
 
 _MODULES = {"torch": _torch, "keras": _keras, "tf": _tf, "jax": _jax, "onnx": _onnx, "paddle": _paddle}
 DIALECTS: dict[str, Dialect] = {name: m.DIALECT for name, m in _MODULES.items()}

@@ -1,7 +1,7 @@
 """Shared machinery of the framework dialects: argument readers, layouts and the Dialect contract.
 
 A *dialect* reads one framework's argument names, defaults and tensor layouts and turns a case
-into canonical axes (see `convtx.harness.problem`).  Layouts are tuples of roles: input/output use
+into canonical axes (see `convtx.harness.core.problem`).  Layouts are tuples of roles: input/output use
 'N', 'C' and spatial indices 0..n-1; weights use 'in', 'out' (which channel count the dimension
 holds) and spatial indices.  `ArgError` is a malformed argument (a case-file error);
 `InvalidArguments` is a well-formed call its framework rejects.
@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ..errors import InvalidArguments
-from ..problem import Axis
+from convtx.harness.core.errors import InvalidArguments
+from convtx.harness.core.problem import Axis
 
 __all__ = ["ArgError", "InvalidArguments", "Layout", "Dialect", "Shapes", "ints", "one_of",
            "flag", "canonical_weight_roles", "channels_first", "channels_last", "check_positive"]

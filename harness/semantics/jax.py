@@ -14,9 +14,9 @@ rhs_dilation, feature_group_count; default dimension_numbers NC.../OI.../NC....
 
 from __future__ import annotations
 
-from .common import (ArgError, Dialect, Layout, Shapes, check_groups, check_positive, flag, ints)
-from .keras import keras_transpose_crop, same_forward_pads
-from ..problem import Axis, dilated_extent, output_length
+from convtx.harness.semantics.common import (ArgError, Dialect, Layout, Shapes, check_groups, check_positive, flag, ints)
+from convtx.harness.semantics.keras import keras_transpose_crop, same_forward_pads
+from convtx.harness.core.problem import Axis, dilated_extent, output_length
 
 _DEFAULT_TRANSPOSE = {1: ("NHC", "HIO", "NHC"), 2: ("NHWC", "HWIO", "NHWC"),
                       3: ("NHWDC", "HWDIO", "NHWDC")}

@@ -11,9 +11,9 @@ conv: 'valid' = no padding; 'same' pads max((ceil(i/s)-1)*s + K - i, 0) with the
 
 from __future__ import annotations
 
-from .common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, channels_first,
+from convtx.harness.semantics.common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, channels_first,
                      channels_last, check_groups, check_positive, ints, one_of)
-from ..problem import Axis, dilated_extent, full_length, output_length
+from convtx.harness.core.problem import Axis, dilated_extent, full_length, output_length
 
 _LAYER = {"filters": None, "kernel_size": None, "strides": 1, "dilation_rate": 1,
           "data_format": "channels_last"}

@@ -12,10 +12,10 @@ Layouts: NC* input; W (C_in, C_out/group, *k) / (C_out, C_in/group, *k), as torc
 
 from __future__ import annotations
 
-from .common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles,
+from convtx.harness.semantics.common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles,
                      channels_first, check_groups, check_positive, ints, one_of)
-from .keras import same_forward_pads
-from ..problem import Axis, dilated_extent, full_length, output_length
+from convtx.harness.semantics.keras import same_forward_pads
+from convtx.harness.core.problem import Axis, dilated_extent, full_length, output_length
 
 _COMMON = {"auto_pad": "NOTSET", "dilations": 1, "group": 1, "kernel_shape": None, "pads": 0,
            "strides": 1}

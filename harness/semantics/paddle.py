@@ -24,9 +24,9 @@ is always (C_in, C_out/g, *k) for the transposed convolution and (C_out, C_in/g,
 
 from __future__ import annotations
 
-from .common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles,
+from convtx.harness.semantics.common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles,
                      channels_first, channels_last, check_groups, check_positive, ints, one_of)
-from ..problem import Axis, full_length, output_length
+from convtx.harness.core.problem import Axis, full_length, output_length
 
 _FORMATS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC"), 3: ("NCDHW", "NDHWC")}
 _COMMON = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "data_format": None}
@@ -142,7 +142,7 @@ DIALECT = PaddleDialect()
 
 def candidates(g):
     """paddle arguments that could mean geometry g (each is verified by `read` before use)."""
-    from .torch import base_args, compact
+    from convtx.harness.semantics.torch import base_args, compact
 
     base = base_args(g)
     if g.op == "conv":

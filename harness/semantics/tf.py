@@ -11,10 +11,10 @@ conv (*k, C_in/g, C_out); data_format N...C (default) or NC....
 
 from __future__ import annotations
 
-from .common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, channels_first,
+from convtx.harness.semantics.common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, channels_first,
                      channels_last, check_groups, check_positive, ints)
-from .keras import refuse_strided_dilation, same_forward_pads
-from ..problem import Axis, dilated_extent, full_length, output_length
+from convtx.harness.semantics.keras import refuse_strided_dilation, same_forward_pads
+from convtx.harness.core.problem import Axis, dilated_extent, full_length, output_length
 
 _FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 

@@ -9,9 +9,9 @@ element at the end.  Layouts: NC* input, weight (C_in, C_out/g, *k) / (C_out, C_
 
 from __future__ import annotations
 
-from .common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles,
+from convtx.harness.semantics.common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles,
                      channels_first, check_groups, check_positive, ints)
-from ..problem import Axis, dilated_extent, full_length, output_length
+from convtx.harness.core.problem import Axis, dilated_extent, full_length, output_length
 
 _MODULE = {"in_channels": None, "out_channels": None, "kernel_size": None}
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..adapters import ADAPTERS
+from convtx.adapters import ADAPTERS
 
 CALL_TIMEOUT = 120.0
 START_TIMEOUT = 300.0
@@ -216,8 +216,8 @@ class Worker:
 
 def compute_with(adapter_id: str, entry) -> Any:
     """Run one case through one system in a worker; the canonical output (for `convtx new`)."""
-    from .plan import plan_task
-    from .errors import UsageError
+    from convtx.harness.engine.plan import plan_task
+    from convtx.harness.core.errors import UsageError
 
     if adapter_id not in ADAPTERS:
         raise UsageError(f"--compute-with: unknown system {adapter_id!r} (known: {', '.join(ADAPTERS)})")

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import semantics
-from .case import Case, Expected, Tolerance
-from .casefile import Entry
-from .errors import InvalidArguments
-from .problem import dilated_extent, full_length, Axis
-from .semantics.common import ArgError, canonical_weight_roles, channels_first
-from .tensors import TensorSpec, machine_eps
+from convtx.harness import semantics
+from convtx.harness.caseformat.case import Case, Expected, Tolerance
+from convtx.harness.caseformat.casefile import Entry
+from convtx.harness.core.errors import InvalidArguments
+from convtx.harness.core.problem import dilated_extent, full_length, Axis
+from convtx.harness.semantics.common import ArgError, canonical_weight_roles, channels_first
+from convtx.harness.core.tensors import TensorSpec, machine_eps
 
 DIALECTS = ("torch", "keras", "tf", "jax", "onnx")
 GROUPED = ("torch", "onnx")
@@ -168,8 +168,8 @@ def _respelled(c: Config, reading):
 
 def to_entry(c: Config, index: int) -> Entry | None:
     """The configuration as a runnable case (expected output from the reference), or None if invalid."""
-    from ..adapters import numpy_ref
-    from .runner_core import problem_of
+    from convtx.adapters import numpy_ref
+    from convtx.harness.engine.verdict import problem_of
 
     try:
         args, x_shape, w_shape = spell(c)

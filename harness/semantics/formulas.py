@@ -6,7 +6,7 @@ for each spatial axis: the same output length, reached through each framework's 
 
 from __future__ import annotations
 
-from .problem import dilated_extent, full_length
+from convtx.harness.core.problem import dilated_extent, full_length
 
 
 def _n(v: int) -> str:

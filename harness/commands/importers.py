@@ -14,8 +14,8 @@ import os
 import numpy as np
 import yaml
 
-from .errors import UsageError
-from .results import write_atomic
+from convtx.harness.core.errors import UsageError
+from convtx.harness.engine.results import write_atomic
 
 
 def _captured_cases() -> list[tuple[str, str, object, list, list]]:

@@ -13,9 +13,9 @@ import os
 import signal
 import sys
 
-from ..adapters import ADAPTERS, REFERENCE
-from .casefile import Suite, load_suite
-from .errors import ConvtxError, UsageError
+from convtx.adapters import ADAPTERS, REFERENCE
+from convtx.harness.caseformat.casefile import Suite, load_suite
+from convtx.harness.core.errors import ConvtxError, UsageError
 
 DEFAULT_CASES = "cases"
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--html", metavar="FILE", required=True)
     rep.add_argument("--cases", nargs="*", default=[DEFAULT_CASES], metavar="PATH")
 
-    from . import bench, checks_frameworks, fuzz, importers, newcase, translate
+    from convtx.harness.commands import bench, importers, new as newcase
+    from convtx.harness.analysis import framework_checks as checks_frameworks, fuzz, translate
     bench.add_parser(sub)
     importers.add_parser(sub)
     newcase.add_parser(sub)
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"convtx {args.command}: {err}", file=sys.stderr)
         return EXIT_INPUT
     except Exception as err:
-        from .semantics.common import ArgError
+        from convtx.harness.semantics.common import ArgError
         if not isinstance(err, ArgError):
             raise
         print(f"convtx {args.command}: {err}", file=sys.stderr)
@@ -113,10 +114,10 @@ def _frameworks(value: str | None) -> list[str]:
 
 
 def cmd_run(args) -> int:
-    from ..reports import terminal
-    from . import knownbugs
-    from .results import write_json
-    from .runner import RunOptions, run_suite
+    from convtx.reports import terminal
+    from convtx.harness.engine import knownbugs
+    from convtx.harness.engine.results import write_json
+    from convtx.harness.engine.runner import RunOptions, run_suite
 
     frameworks = _frameworks(args.frameworks)
     suite = load_suite(args.paths)
@@ -131,8 +132,8 @@ def cmd_run(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     if args.checks and not run.partial:
-        from .checks_frameworks import all_checks
-        from .checks import as_json
+        from convtx.harness.analysis.framework_checks import all_checks
+        from convtx.harness.analysis.checks import as_json
         run.checks = as_json(all_checks(frameworks, bugs, opts.hits))
         bad = [c for c in run.checks if c["status"] in ("fail", "error")]
         print(f"checks: {len(run.checks)} mathematical check(s), {len(bad)} failed")
@@ -144,7 +145,7 @@ def cmd_run(args) -> int:
         write_json(args.json, run)
         print(f"results: {args.json}")
     if args.html:
-        from ..reports import html
+        from convtx.reports import html
         html.write_report(args.html, run, suite)
         print(f"report: {args.html}")
     if run.partial:
@@ -198,7 +199,7 @@ def find_entry(suite: Suite, case_id: str):
 
 
 def cmd_explain(args) -> int:
-    from .explain import explain, parse_index
+    from convtx.harness.analysis.explain import explain, parse_index
 
     suite = load_suite(args.cases)
     result = explain(find_entry(suite, args.case), parse_index(args.at))
@@ -207,8 +208,8 @@ def cmd_explain(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from ..reports import html
-    from .results import read_json
+    from convtx.reports import html
+    from convtx.harness.engine.results import read_json
 
     try:
         run = read_json(args.results)
@@ -220,32 +221,32 @@ def cmd_report(args) -> int:
 
 
 def cmd_new(args) -> int:
-    from . import newcase
+    from convtx.harness.commands import new as newcase
     return newcase.run(args)
 
 
 def cmd_translate(args) -> int:
-    from . import translate
+    from convtx.harness.analysis import translate
     return translate.run(args, args.extra)
 
 
 def cmd_fuzz(args) -> int:
-    from . import fuzz
+    from convtx.harness.analysis import fuzz
     return fuzz.run(args)
 
 
 def cmd_check(args) -> int:
-    from . import checks_frameworks
+    from convtx.harness.analysis import framework_checks as checks_frameworks
     return checks_frameworks.run(args)
 
 
 def cmd_import(args) -> int:
-    from . import importers
+    from convtx.harness.commands import importers
     return importers.run(args)
 
 
 def cmd_bench(args) -> int:
-    from . import bench
+    from convtx.harness.commands import bench
     return bench.run(args)
 
 

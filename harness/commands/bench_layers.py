@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from .problem import Axis, Geometry
+from convtx.harness.core.problem import Axis, Geometry
 
 TARGET_F64, TARGET_F32, TARGET_ONNX = "<= 2.0", "<= 1.25", ">= 50"
 ONNX_BUDGET = 20.0  # seconds the evaluator may take on one layer before its batch is reduced
@@ -178,7 +178,7 @@ def _ms(seconds: float) -> str:
 
 def time_layer(layer: Layer, rounds: int, max_wait: float = 1.0) -> list[Figure]:
     """reference f64 / torch f32 and reference f32 / torch f32 for one layer."""
-    from ..adapters import numpy_ref
+    from convtx.adapters import numpy_ref
 
     g = layer.geometry
     x32, w32 = random_tensors(g)
@@ -214,13 +214,13 @@ def onnx_args(g: Geometry) -> dict:
 
 def time_onnx(layer: Layer, quick: bool = False, budget: float = ONNX_BUDGET) -> Figure:
     """ONNX reference evaluator / reference f64, the batch reduced when the evaluator would take > budget."""
-    from ..adapters import numpy_ref
+    from convtx.adapters import numpy_ref
 
     name, g = f"{layer.name}: ONNX reference evaluator / reference f64", layer.geometry
     try:
         from onnx.reference import ReferenceEvaluator
 
-        from ..adapters.onnx_common import build_model
+        from convtx.adapters.onnx_common import build_model
     except ImportError:
         return Figure(name, None, TARGET_ONNX, detail="not measured: onnx not installed")
     g1 = replace(g, batch=1)

@@ -5,7 +5,7 @@ In one process and one run: (a) per layer of a suite of real layers, the NumPy r
 evaluator against the reference (`bench_layers`: interleaved rounds, medians, ratios - never an
 absolute time alone); (b) the median layer of each; (c) the wall time of a whole
 `convtx run cases --quiet` (every framework) over the import time of the slowest framework alone,
-and the import time of `convtx.harness.cli` itself; (d) the peak RSS of the largest process of the
+and the import time of `convtx.harness.commands.cli` itself; (d) the peak RSS of the largest process of the
 whole run; (e) `convtx fuzz` throughput, where that command exists.  `--quick` is a reduced run for
 tests: batch 1, fewer rounds, no slow ONNX layers, no whole run and no fuzz.
 
@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from .bench_layers import Figure, judge, layer_figures, layer_suite
+from convtx.harness.commands.bench_layers import Figure, judge, layer_figures, layer_suite
 
 __all__ = ["add_parser", "run", "collect", "format_table", "write_figures", "judge"]
 
@@ -116,17 +116,17 @@ def import_seconds(statement: str, repeat: int, env: dict | None = None) -> floa
 
 
 def import_figures(repeat: int = 7) -> list[Figure]:
-    """`import convtx.harness.cli` minus a bare interpreter start, interleaved, medians."""
+    """`import convtx.harness.commands.cli` minus a bare interpreter start, interleaved, medians."""
     bare, cli = [], []
     for _ in range(repeat):
         bare.append(timed([sys.executable, "-c", "pass"])[0])
-        wall, code, _, _ = timed([sys.executable, "-c", "import convtx.harness.cli"])
+        wall, code, _, _ = timed([sys.executable, "-c", "import convtx.harness.commands.cli"])
         if code != 0:
-            return [Figure("import convtx.harness.cli (s)", None, "< 0.3 s", detail="not measured: the import failed")]
+            return [Figure("import convtx.harness.commands.cli (s)", None, "< 0.3 s", detail="not measured: the import failed")]
         cli.append(wall)
     value = statistics.median(cli) - statistics.median(bare)
-    return [Figure("import convtx.harness.cli (s)", value, "< 0.3 s",
-                   detail=f"python -c 'import convtx.harness.cli' {statistics.median(cli):.3f} s minus "
+    return [Figure("import convtx.harness.commands.cli (s)", value, "< 0.3 s",
+                   detail=f"python -c 'import convtx.harness.commands.cli' {statistics.median(cli):.3f} s minus "
                           f"python -c pass {statistics.median(bare):.3f} s")]
 
 
@@ -250,11 +250,11 @@ def format_table(figures: list[Figure]) -> str:
 
 
 def write_figures(path: str, figures: list[Figure]) -> None:
-    from .results import write_atomic
+    from convtx.harness.engine.results import write_atomic
     write_atomic(path, json.dumps([f.to_json() for f in figures], indent=1) + "\n")
 
 
-if __name__ == "__main__":  # `python -m convtx.harness.bench`, until the CLI has `convtx bench`
+if __name__ == "__main__":  # `python -m convtx.harness.commands.bench`, until the CLI has `convtx bench`
     import argparse
 
     parser = argparse.ArgumentParser(prog="convtx")

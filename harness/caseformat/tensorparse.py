@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CaseError, Mark
-from .tensors import MAX_ELEMENTS, TensorSpec
-from .yamlsrc import SDict, SList
+from convtx.harness.core.errors import CaseError, Mark
+from convtx.harness.core.tensors import MAX_ELEMENTS, TensorSpec
+from convtx.harness.caseformat.yamlsrc import SDict, SList
 
 _SOURCES = ("values", "fill", "arange", "random")
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..adapters import numpy_ref
-from .problem import Axis, Geometry, output_length
+from convtx.adapters import numpy_ref
+from convtx.harness.core.problem import Axis, Geometry, output_length
 
 SAMPLES = [  # (in_size, kernel, stride, dilation, pads (lo, hi) per axis, C_in, C_out, groups)
     ((5,), (3,), (2,), (1,), ((1, 1),), 2, 3, 1),

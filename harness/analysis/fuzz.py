@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import yaml
 
-from . import fuzzgen
-from .casefile import Suite
-from .results import FAILING, Result
-from .runner import RunOptions, run_cell, run_suite
-from .workers import Worker
+from convtx.harness.analysis import fuzzgen
+from convtx.harness.caseformat.casefile import Suite
+from convtx.harness.engine.results import FAILING, Result
+from convtx.harness.engine.runner import RunOptions, run_cell, run_suite
+from convtx.harness.engine.workers import Worker
 
 
 @dataclass
@@ -52,7 +52,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-shrink", action="store_true", help="report the groups, write nothing")
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--json", metavar="FILE", help="write the findings as JSON")
-    from .cli import add_known_bugs_option
+    from convtx.harness.commands.cli import add_known_bugs_option
     add_known_bugs_option(p)
 
 
@@ -162,8 +162,8 @@ def _plain(value):
 
 def write_case(finding: Finding, folder: str, index: int) -> str:
     """Write the shrunk case, validated first by the code `convtx validate` runs (raises CaseError)."""
-    from .casefile import validate_text
-    from .results import write_atomic
+    from convtx.harness.caseformat.casefile import validate_text
+    from convtx.harness.engine.results import write_atomic
     case_id, data = case_yaml(finding, index)
     path = os.path.join(folder, f"{case_id}.yaml")
     text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110)
@@ -194,9 +194,9 @@ def run(args) -> int:
     import json
     import sys
 
-    from ..adapters import ADAPTERS, REFERENCE
-    from ..reports import terminal
-    from .errors import CaseError, UsageError
+    from convtx.adapters import ADAPTERS, REFERENCE
+    from convtx.reports import terminal
+    from convtx.harness.core.errors import CaseError, UsageError
 
     names = [f.strip() for f in (args.frameworks or "").split(",") if f.strip()] or \
         [a for a in ADAPTERS if a != REFERENCE]
@@ -206,7 +206,7 @@ def run(args) -> int:
     if args.n < 1:
         raise UsageError("--n must be >= 1")
     printer = terminal.Printer(total=args.n * len(names))
-    from . import knownbugs
+    from convtx.harness.engine import knownbugs
     opts = RunOptions(timeout=args.timeout, known_bugs=knownbugs.load(names, args.known_bugs))
     generated, result, seconds = fuzz(args.n, args.seed, names, printer.progress, opts)
     if printer.tty:
@@ -243,7 +243,7 @@ def run(args) -> int:
                 continue
             print(f"    shrunk to {f.path}: {r.diagnosis or r.note}")
     if args.json:
-        from .results import write_atomic
+        from convtx.harness.engine.results import write_atomic
         write_atomic(args.json, json.dumps({
             "seed": args.seed, "n": len(generated), "seconds": seconds, "frameworks": result.frameworks,
             "counts": counts, "configurations_per_second": len(generated) / seconds,

@@ -11,8 +11,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import Mark
-from .tensors import TensorSpec
+from convtx.harness.core.errors import Mark
+from convtx.harness.core.tensors import TensorSpec
 
 CASE_KEYS = ("id", "framework", "op", "args", "input", "weight", "bias", "expected", "dtype",
              "tolerance", "title", "source", "notes", "tags", "allow_nonfinite")

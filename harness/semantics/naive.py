@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import semantics
-from .problem import Geometry
+from convtx.harness import semantics
+from convtx.harness.core.problem import Geometry
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict, dataclass, field
 
-from .casefile import Entry
-from .errors import UsageError
-from .semantics.common import canonical_weight_roles
+from convtx.harness.caseformat.casefile import Entry
+from convtx.harness.core.errors import UsageError
+from convtx.harness.semantics.common import canonical_weight_roles
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .case import Tolerance
+from convtx.harness.caseformat.case import Tolerance
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..adapters import load
-from . import semantics
-from .casefile import Entry
-from .results import Result
-from .runner_core import problem_of
+from convtx.adapters import load
+from convtx.harness import semantics
+from convtx.harness.caseformat.casefile import Entry
+from convtx.harness.engine.results import Result
+from convtx.harness.engine.verdict import problem_of
 
 
 @dataclass

@@ -11,12 +11,12 @@ from typing import Iterable
 
 import numpy as np
 
-from ..adapters.base import NativeCall, NotExpressible
-from .casefile import Entry, Suite
-from .compare import compare_shape, compare_values
-from .errors import ConvtxError
-from .problem import Problem
-from .results import OUTPUT_VALUES_LIMIT, Result
+from convtx.adapters.base import NativeCall, NotExpressible
+from convtx.harness.caseformat.casefile import Entry, Suite
+from convtx.harness.engine.compare import compare_shape, compare_values
+from convtx.harness.core.errors import ConvtxError
+from convtx.harness.core.problem import Problem
+from convtx.harness.engine.results import OUTPUT_VALUES_LIMIT, Result
 
 
 def problem_of(entry: Entry) -> Problem:
@@ -55,14 +55,14 @@ def judge(entry: Entry, framework: str, output: np.ndarray, call: NativeCall) ->
 
 def diagnosis_of(entry: Entry, framework: str, output: np.ndarray) -> str:
     """Why a canonical output differs from the case's expectation (never raises)."""
-    from .diagnose import diagnose
+    from convtx.harness.analysis.diagnose import diagnose
     try:
         problem = problem_of(entry)
         exp = entry.case.expected
         if exp.kind == "tensor":
             expected = entry.reading.to_canonical_output(exp.tensor.materialize("float64"))
         else:
-            from ..adapters import numpy_ref
+            from convtx.adapters import numpy_ref
             expected = numpy_ref.compute(problem)
         found = diagnose(problem, output, expected, framework, entry.case.dtype, entry.case.tol)
         if found.details.get("matches_reference"):
@@ -74,7 +74,7 @@ def diagnosis_of(entry: Entry, framework: str, output: np.ndarray) -> str:
 
 def _expected_differs(problem, reference, expected, framework: str, dtype: str, fallback: str) -> str:
     """The framework agrees with the reference: say how the case's expected tensor differs instead."""
-    from .diagnose import diagnose
+    from convtx.harness.analysis.diagnose import diagnose
     d = diagnose(problem, expected, reference, "expected", dtype)
     head = f"{framework} agrees with the NumPy reference; the case's expected tensor does not: "
     if d.kind in ("shifted", "crop"):

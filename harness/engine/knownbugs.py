@@ -36,9 +36,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .errors import CaseError, Mark
-from .problem import Geometry, dilated_extent
-from .yamlsrc import SDict, SList, load_yaml
+from convtx.harness.core.errors import CaseError, Mark
+from convtx.harness.core.problem import Geometry, dilated_extent
+from convtx.harness.caseformat.yamlsrc import SDict, SList, load_yaml
 
 FAILING_FOR_BUGS = ("mismatch", "shape_mismatch", "error", "timeout", "fail")
 _KEYS = ("reason", "link", "when", "error", "cases", "scope", "system")
@@ -147,7 +147,7 @@ def check_expression(expression: str) -> ast.Expression:
 
 
 def shipped_folder() -> str:
-    from .. import adapters
+    from convtx import adapters
     return os.path.join(os.path.dirname(adapters.__file__), "known_bugs")
 
 

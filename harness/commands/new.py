@@ -14,9 +14,9 @@ import sys
 import numpy as np
 import yaml
 
-from .casefile import validate
-from .errors import CaseError, UsageError
-from .yamlsrc import load_yaml
+from convtx.harness.caseformat.casefile import validate
+from convtx.harness.core.errors import CaseError, UsageError
+from convtx.harness.caseformat.yamlsrc import load_yaml
 
 
 def add_parser(sub) -> None:
@@ -83,15 +83,15 @@ def _plain_numbers(arr: np.ndarray):
 
 
 def compute_expected(entry, system: str) -> np.ndarray:
-    from .runner import problem_of
-    from ..adapters import load
+    from convtx.harness.engine.runner import problem_of
+    from convtx.adapters import load
 
     if system != "numpy":
-        from .workers import compute_with
+        from convtx.harness.engine.workers import compute_with
         canonical = compute_with(system, entry)
     else:
         canonical = load("numpy").compute(problem_of(entry))
-    from .tensors import round_to_dtype
+    from convtx.harness.core.tensors import round_to_dtype
     return round_to_dtype(entry.reading.from_canonical_output(canonical), entry.case.dtype)
 
 
@@ -119,7 +119,7 @@ def run(args) -> int:
         return 0
     if os.path.exists(path) and not args.force:
         raise UsageError(f"{path} exists (use --force to overwrite, or --out another file)")
-    from .results import write_atomic
+    from convtx.harness.engine.results import write_atomic
     write_atomic(path, text)
     print(f"wrote {path}")
     return 0

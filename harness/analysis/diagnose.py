@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..adapters import numpy_ref
-from .case import DEFAULT_TOLERANCE, Tolerance
-from .compare import compare_values
-from .problem import Axis, Geometry, Problem, output_length
-from .tensors import machine_eps
+from convtx.adapters import numpy_ref
+from convtx.harness.caseformat.case import DEFAULT_TOLERANCE, Tolerance
+from convtx.harness.engine.compare import compare_values
+from convtx.harness.core.problem import Axis, Geometry, Problem, output_length
+from convtx.harness.core.tensors import machine_eps
 
 KINDS = ("kernel_flipped", "channels_swapped", "shifted", "crop", "size", "group_order", "precision",
          "unexplained")

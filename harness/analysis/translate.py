@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass
 
 import yaml
 
-from ..adapters import DIALECT_ADAPTER, load
-from . import semantics
-from .errors import UsageError
-from .naive import naive_port
-from .semantics.common import canonical_weight_roles, channels_first
+from convtx.adapters import DIALECT_ADAPTER, load
+from convtx.harness import semantics
+from convtx.harness.core.errors import UsageError
+from convtx.harness.semantics.naive import naive_port
+from convtx.harness.semantics.common import canonical_weight_roles, channels_first
 
 
 @dataclass

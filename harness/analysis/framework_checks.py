@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..adapters import ADAPTERS, REFERENCE, load
-from . import knownbugs, semantics
-from .checks import SAMPLES, CheckResult, _data, as_json, pair, reference_checks, shape_geometry, shape_table
-from .workers import Worker
+from convtx.adapters import ADAPTERS, REFERENCE, load
+from convtx.harness import semantics
+from convtx.harness.engine import knownbugs
+from convtx.harness.analysis.checks import SAMPLES, CheckResult, _data, as_json, pair, reference_checks, shape_geometry, shape_table
+from convtx.harness.engine.workers import Worker
 
 
 def _said(adapter, g):
@@ -35,7 +36,7 @@ def _limit(adapter, op, g, dtype, args) -> str | None:
 
 def _failure(fw: str, message: str) -> tuple[str, str]:
     """A worker's error as a check status: `unsupported` when it is the system's own refusal."""
-    from .runner import refusal_of
+    from convtx.harness.engine.runner import refusal_of
     return ("unsupported", message) if refusal_of(fw, message) else ("error", message)
 
 
@@ -124,7 +125,7 @@ def gradient(worker, adapter, fw: str) -> list[CheckResult]:
 
 
 def numpy_ref_transpose(y, w, tr):
-    from ..adapters import numpy_ref
+    from convtx.adapters import numpy_ref
     return numpy_ref.conv_transpose(y, w, None, tr)
 
 
@@ -188,13 +189,13 @@ def add_parser(sub) -> None:
     p = sub.add_parser("check", help="the mathematical checks: adjoint identity, gradient form, shape arithmetic")
     p.add_argument("--frameworks", help="comma-separated ids (default: every adapter)")
     p.add_argument("--json", metavar="FILE")
-    from .cli import add_known_bugs_option
+    from convtx.harness.commands.cli import add_known_bugs_option
     add_known_bugs_option(p)
 
 
 def run(args) -> int:
-    from .errors import UsageError
-    from .results import write_atomic
+    from convtx.harness.core.errors import UsageError
+    from convtx.harness.engine.results import write_atomic
 
     names = [f.strip() for f in (args.frameworks or "").split(",") if f.strip()] or list(ADAPTERS)
     unknown = [f for f in names if f not in ADAPTERS]

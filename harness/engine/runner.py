@@ -15,15 +15,15 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..adapters import REFERENCE, load
-from ..adapters.base import NativeCall
-from . import knownbugs
-from .casefile import Entry, Suite
-from .naive import naive_port
-from .plan import Task, plan_task
-from .results import Result, RunResults
-from .runner_core import invalid_results, judge, problem_of, run_entry
-from .workers import CALL_TIMEOUT, Reply, Worker
+from convtx.adapters import REFERENCE, load
+from convtx.adapters.base import NativeCall
+from convtx.harness.engine import knownbugs
+from convtx.harness.caseformat.casefile import Entry, Suite
+from convtx.harness.semantics.naive import naive_port
+from convtx.harness.engine.plan import Task, plan_task
+from convtx.harness.engine.results import Result, RunResults
+from convtx.harness.engine.verdict import invalid_results, judge, problem_of, run_entry
+from convtx.harness.engine.workers import CALL_TIMEOUT, Reply, Worker
 
 Progress = Callable[[Result], None]
 

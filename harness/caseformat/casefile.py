@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import semantics
-from .case import CASE_KEYS, REQUIRED_KEYS, Case, Expected, Source, Tolerance
-from .errors import CaseError, InvalidArguments, Mark
-from .problem import OPS
-from .tensorparse import TensorReader, number
-from .tensors import DTYPES
-from .yamlsrc import SDict, SList, load_yaml
+from convtx.harness import semantics
+from convtx.harness.caseformat.case import CASE_KEYS, REQUIRED_KEYS, Case, Expected, Source, Tolerance
+from convtx.harness.core.errors import CaseError, InvalidArguments, Mark
+from convtx.harness.core.problem import OPS
+from convtx.harness.caseformat.tensorparse import TensorReader, number
+from convtx.harness.core.tensors import DTYPES
+from convtx.harness.caseformat.yamlsrc import SDict, SList, load_yaml
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 
@@ -232,7 +232,7 @@ def _tolerance(ctx: _Ctx) -> Tolerance | None:
     if not isinstance(value, SDict) or not value or set(value) - {"rtol", "atol"}:
         raise ctx.error("tolerance", "expected a mapping with rtol and/or atol, e.g. {rtol: 1.0e-5, atol: 1.0e-6}")
     dtype = ctx.data.get("dtype", "float32")
-    from .case import DEFAULT_TOLERANCE
+    from convtx.harness.caseformat.case import DEFAULT_TOLERANCE
     rtol, atol = DEFAULT_TOLERANCE.get(dtype, DEFAULT_TOLERANCE["float32"])
     parsed = {"rtol": rtol, "atol": atol}
     for key in value:

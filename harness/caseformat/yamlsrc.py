@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import CaseError, Mark
+from convtx.harness.core.errors import CaseError, Mark
 
 _SAFE_TAGS = {
     "tag:yaml.org,2002:" + t
