@@ -1,39 +1,83 @@
-"""Registry of the systems convtx can run a case through: a plain dict of id -> adapter module.
+"""Registry of the systems convtx can run a case through: id -> "module:Class" (see `contract`).
 
-Modules are imported lazily (`load(id)`), and each adapter imports its framework only inside its
-own functions, so importing convtx never imports a framework.
+Built-in systems are registered here by import path, so that listing them imports nothing; a
+third-party package registers its own under the entry-point group `convtx.systems`, e.g. in its
+pyproject.toml:
+
+    [project.entry-points."convtx.systems"]
+    myfw = "mypackage.convtx_system:MySystem"
+
+and ships its known bugs as `known_bugs/<id>.yaml` beside that module.  `load(id)` imports the
+module (which imports no framework: systems import theirs only inside their methods, in a worker).
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from functools import lru_cache
 
-ADAPTERS: dict[str, str] = {
-    "numpy": "convtx.adapters.numpy_ref",
-    "torch": "convtx.adapters.torch_adapter",
-    "keras": "convtx.adapters.keras_adapter",
-    "keras-jax": "convtx.adapters.keras_jax_adapter",
-    "keras-torch": "convtx.adapters.keras_torch_adapter",
-    "tf": "convtx.adapters.tf_adapter",
-    "jax": "convtx.adapters.jax_adapter",
-    "onnxruntime": "convtx.adapters.onnxruntime_adapter",
-    "onnx-ref": "convtx.adapters.onnx_ref_adapter",
-    "paddle": "convtx.adapters.paddle_adapter",
-    "tinygrad": "convtx.adapters.tinygrad_adapter",
-    "flax": "convtx.adapters.flax_adapter",
+from convtx.adapters.contract import CANONICAL, System
+
+BUILTIN: dict[str, str] = {
+    "numpy": "convtx.adapters.numpy_ref:ReferenceSystem",
+    "torch": "convtx.adapters.torch_adapter:TorchSystem",
+    "keras": "convtx.adapters.keras_adapter:KerasSystem",
+    "keras-jax": "convtx.adapters.keras_jax_adapter:KerasJaxSystem",
+    "keras-torch": "convtx.adapters.keras_torch_adapter:KerasTorchSystem",
+    "tf": "convtx.adapters.tf_adapter:TfSystem",
+    "jax": "convtx.adapters.jax_adapter:JaxSystem",
+    "onnxruntime": "convtx.adapters.onnxruntime_adapter:OnnxRuntimeSystem",
+    "onnx-ref": "convtx.adapters.onnx_ref_adapter:OnnxRefSystem",
+    "paddle": "convtx.adapters.paddle_adapter:PaddleSystem",
+    "tinygrad": "convtx.adapters.tinygrad_adapter:TinygradSystem",
+    "flax": "convtx.adapters.flax_adapter:FlaxSystem",
 }
-
-# Which adapter renders each dialect's call text in `convtx translate`.
-DIALECT_ADAPTER = {"torch": "torch", "keras": "keras", "tf": "tf", "jax": "jax", "onnx": "onnxruntime",
-                   "paddle": "paddle"}
-
+ENTRY_POINT_GROUP = "convtx.systems"
 REFERENCE = "numpy"
+_EXTRA: dict[str, str] = {}  # registered at run time (tests, the Python API)
 
 
-def load(adapter_id: str) -> ModuleType:
+@lru_cache(maxsize=1)
+def _installed() -> dict[str, str]:
+    from importlib.metadata import entry_points
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN}
+
+
+def systems() -> dict[str, str]:
+    """Every known system id -> its "module:Class" path: built-in, installed, then registered."""
+    return {**BUILTIN, **_installed(), **_EXTRA}
+
+
+def register(system_id: str, path: str) -> None:
+    """Add a system by its "module:Class" path for this process (and the workers it starts)."""
+    _EXTRA[system_id] = path
+    load.cache_clear()
+
+
+@lru_cache(maxsize=None)
+def load(system_id: str) -> System:
+    """The system instance for an id (raises KeyError naming the known ids)."""
     try:
-        return importlib.import_module(ADAPTERS[adapter_id])
+        path = systems()[system_id]
     except KeyError:
-        known = ", ".join(sorted(ADAPTERS))
-        raise KeyError(f"unknown framework {adapter_id!r} (known: {known})") from None
+        raise KeyError(f"unknown framework {system_id!r} (known: {', '.join(systems())})") from None
+    return instantiate(path)
+
+
+def instantiate(path: str) -> System:
+    module_name, _, attr = path.partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    if not (isinstance(cls, type) and issubclass(cls, System)):
+        raise TypeError(f"{path} is not a convtx System subclass (see convtx.adapters.contract)")
+    return cls()
+
+
+def speaker(dialect: str) -> str | None:
+    """The first registered system that speaks a dialect (renders its calls in `convtx translate`)."""
+    for system_id in systems():
+        if load(system_id).dialect == dialect:
+            return system_id
+    return None
+
+
+__all__ = ["BUILTIN", "CANONICAL", "REFERENCE", "System", "load", "register", "speaker", "systems"]

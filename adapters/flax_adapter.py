@@ -21,31 +21,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from convtx.adapters.jax_adapter import REFUSALS as XLA_REFUSALS
-from convtx.adapters.base import module_available, render_call
+from convtx.adapters.jax_adapter import REFUSALS as XLA_REFUSALS, grouped_fallback
+from convtx.adapters.contract import System, module_available, render_call
 
 ID = "flax"
 DIALECT = "jax"
 INSTALL_HINT = "pip install '.[flax]'"
 ENV = {"JAX_ENABLE_X64": "1"}
 REFUSALS = XLA_REFUSALS  # flax runs lax: XLA's words
-
-
-def available() -> bool:
-    return module_available("flax") and module_available("jax") and module_available("jaxlib")
-
-
-def version() -> str:
-    import flax
-    import jax
-    return f"{flax.__version__} (jax {jax.__version__})"
-
-
-def environment(device: str = "cpu") -> dict:
-    import flax
-    import jax
-    return {"device": device, "backend": jax.default_backend(), "x64": bool(jax.config.jax_enable_x64),
-            "flax": flax.__version__, "jax": jax.__version__}
 
 
 def _tuples(value):
@@ -95,22 +78,6 @@ def _flax_shape(shape, src, dst) -> tuple[int, ...]:
     return tuple(shape[src.index(c)] for c in dst)
 
 
-def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
-    ndim = len(x_shape) - 2
-    lhs, rhs, out, acts, kernel = _layouts(op, args, ndim)
-    fields = module_fields(op, args, _flax_shape(w_shape, rhs, kernel), has_bias)
-    params = "{'kernel': w, 'bias': b}" if has_bias else "{'kernel': w}"
-    text = f"{render_call(f'nn.{_class(op)}', [], fields)}.apply({{'params': {params}}}, x)"
-    moves = []
-    if tuple(lhs) != acts:
-        moves.append(f"x: {lhs} -> {''.join(acts)}")
-    if tuple(rhs) != kernel:
-        moves.append(f"w: {rhs} -> {''.join(kernel)}")
-    if tuple(out) != acts:
-        moves.append(f"output: {''.join(acts)} -> {out}")
-    return f"{text}  # transposed: {'; '.join(moves)}" if moves else text
-
-
 _COMPILED: dict = {}
 
 
@@ -125,51 +92,84 @@ def _function(op: str, fields: dict):
     return _COMPILED[key]
 
 
-def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
-    import jax
-    import jax.numpy as jnp
+class FlaxSystem(System):
+    """Flax adapter: flax.linen.ConvTranspose / flax.linen.Conv with their parameters set by apply()."""
 
-    ndim = x.ndim - 2
-    lhs, rhs, out, acts, kernel = _layouts(op, args, ndim)
-    xf = np.transpose(x, [lhs.index(c) for c in acts])
-    wf = np.transpose(w, [rhs.index(c) for c in kernel])
-    fields = module_fields(op, args, wf.shape, b is not None)
-    target = jax.devices("gpu" if device == "cuda" else "cpu")[0]
-    put = lambda a: jax.device_put(jnp.asarray(a, dtype=dtype), target)  # noqa: E731
-    params = {"kernel": put(wf)}
-    if b is not None:
-        params["bias"] = put(b)
-    y = np.asarray(_function(op, fields)(params, put(xf))).astype(np.float64)
-    return np.transpose(y, [acts.index(c) for c in out])
+    id = ID
+    dialect = DIALECT
+    install_hint = INSTALL_HINT
+    requires = ('flax', 'jax', 'jaxlib')
+    env = ENV
+    refusals = REFUSALS
+    capabilities = frozenset({'fallback', 'gradient'})
 
+    def version(self) -> str:
+        import flax
+        import jax
+        return f"{flax.__version__} (jax {jax.__version__})"
 
-def input_gradient(args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
-                   device: str = "cpu") -> np.ndarray:
-    """d<conv(x, w), cotangent>/dx by jax.vjp through nn.Conv (args: lax.conv_general_dilated's)."""
-    import flax.linen as nn
-    import jax
-    import jax.numpy as jnp
+    def environment(self, device: str = "cpu") -> dict:
+        import flax
+        import jax
+        return {"device": device, "backend": jax.default_backend(), "x64": bool(jax.config.jax_enable_x64),
+                "flax": flax.__version__, "jax": jax.__version__}
 
-    lhs, rhs, out, acts, kernel = _layouts("conv", args, x.ndim - 2)
-    xf = jnp.asarray(np.transpose(x, [lhs.index(c) for c in acts]), dtype=dtype)
-    wf = jnp.asarray(np.transpose(w, [rhs.index(c) for c in kernel]), dtype=dtype)
-    module = nn.Conv(**module_fields("conv", args, wf.shape, False))
-    _, vjp = jax.vjp(lambda xx: module.apply({"params": {"kernel": wf}}, xx), xf)
-    cot = jnp.asarray(np.transpose(cotangent, [out.index(c) for c in acts]), dtype=dtype)
-    grad = np.asarray(vjp(cot)[0]).astype(np.float64)
-    return np.transpose(grad, [acts.index(c) for c in lhs])
+    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+        ndim = len(x_shape) - 2
+        lhs, rhs, out, acts, kernel = _layouts(op, args, ndim)
+        fields = module_fields(op, args, _flax_shape(w_shape, rhs, kernel), has_bias)
+        params = "{'kernel': w, 'bias': b}" if has_bias else "{'kernel': w}"
+        text = f"{render_call(f'nn.{_class(op)}', [], fields)}.apply({{'params': {params}}}, x)"
+        moves = []
+        if tuple(lhs) != acts:
+            moves.append(f"x: {lhs} -> {''.join(acts)}")
+        if tuple(rhs) != kernel:
+            moves.append(f"w: {rhs} -> {''.join(kernel)}")
+        if tuple(out) != acts:
+            moves.append(f"output: {''.join(acts)} -> {out}")
+        return f"{text}  # transposed: {'; '.join(moves)}" if moves else text
 
+    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+        import jax
+        import jax.numpy as jnp
 
-def api_limit(op: str, geometry, dtype: str, args: dict) -> str | None:
-    """What flax's modules cannot say (a limit, not a wrong answer)."""
-    if op == "conv_transpose" and args.get("use_consistent_padding"):
-        return ("flax.linen.ConvTranspose has no use_consistent_padding: it calls lax.conv_transpose without it, "
-                "so explicit pairs keep the legacy meaning (pads of the dilated input); the same crop is "
-                "padding=[(K-1-lo, K-1-hi), ...] with K = d*(k-1)+1")
-    return None
+        ndim = x.ndim - 2
+        lhs, rhs, out, acts, kernel = _layouts(op, args, ndim)
+        xf = np.transpose(x, [lhs.index(c) for c in acts])
+        wf = np.transpose(w, [rhs.index(c) for c in kernel])
+        fields = module_fields(op, args, wf.shape, b is not None)
+        target = jax.devices("gpu" if device == "cuda" else "cpu")[0]
+        put = lambda a: jax.device_put(jnp.asarray(a, dtype=dtype), target)  # noqa: E731
+        params = {"kernel": put(wf)}
+        if b is not None:
+            params["bias"] = put(b)
+        y = np.asarray(_function(op, fields)(params, put(xf))).astype(np.float64)
+        return np.transpose(y, [acts.index(c) for c in out])
 
+    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+                       device: str = "cpu") -> np.ndarray:
+        """d<conv(x, w), cotangent>/dx by jax.vjp through nn.Conv (args: lax.conv_general_dilated's)."""
+        import flax.linen as nn
+        import jax
+        import jax.numpy as jnp
 
-def fallback(geometry):
-    """ConvTranspose has no groups: nn.Conv with input_dilation and feature_group_count says it."""
-    from convtx.adapters.jax_adapter import fallback as lax_fallback
-    return lax_fallback(geometry)
+        lhs, rhs, out, acts, kernel = _layouts("conv", args, x.ndim - 2)
+        xf = jnp.asarray(np.transpose(x, [lhs.index(c) for c in acts]), dtype=dtype)
+        wf = jnp.asarray(np.transpose(w, [rhs.index(c) for c in kernel]), dtype=dtype)
+        module = nn.Conv(**module_fields("conv", args, wf.shape, False))
+        _, vjp = jax.vjp(lambda xx: module.apply({"params": {"kernel": wf}}, xx), xf)
+        cot = jnp.asarray(np.transpose(cotangent, [out.index(c) for c in acts]), dtype=dtype)
+        grad = np.asarray(vjp(cot)[0]).astype(np.float64)
+        return np.transpose(grad, [acts.index(c) for c in lhs])
+
+    def api_limit(self, op: str, geometry, dtype: str, args: dict) -> str | None:
+        """What flax's modules cannot say (a limit, not a wrong answer)."""
+        if op == "conv_transpose" and args.get("use_consistent_padding"):
+            return ("flax.linen.ConvTranspose has no use_consistent_padding: it calls lax.conv_transpose without it, "
+                    "so explicit pairs keep the legacy meaning (pads of the dilated input); the same crop is "
+                    "padding=[(K-1-lo, K-1-hi), ...] with K = d*(k-1)+1")
+        return None
+
+    def fallback(self, geometry):
+        """ConvTranspose has no groups: nn.Conv with input_dilation and feature_group_count says it."""
+        return grouped_fallback(geometry)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convtx.adapters.base import given, module_available, render_call
+from convtx.adapters.contract import SaidAsIs, System, given, module_available, render_call
 
 ID = "jax"
 DIALECT = "jax"
@@ -19,21 +19,6 @@ INSTALL_HINT = "pip install '.[jax]'"
 ENV = {"JAX_ENABLE_X64": "1"}
 # XLA's words for "no kernel for this call on this device" (the verdict is `unsupported`)
 REFUSALS = (r"UNIMPLEMENTED", r"^XlaRuntimeError: UNIMPLEMENTED")
-
-
-def available() -> bool:
-    return module_available("jax") and module_available("jaxlib")
-
-
-def version() -> str:
-    import jax
-    return jax.__version__
-
-
-def environment(device: str = "cpu") -> dict:
-    import jax
-    return {"device": device, "backend": jax.default_backend(), "x64": bool(jax.config.jax_enable_x64),
-            "default_matmul_precision": str(jax.config.jax_default_matmul_precision)}
 
 
 def _tuples(value):
@@ -49,12 +34,6 @@ def _kwargs(op: str, args: dict) -> dict:
     elif kwargs.get("feature_group_count") == 1:
         kwargs.pop("feature_group_count")
     return kwargs
-
-
-def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
-    fn = "lax.conv_transpose" if op == "conv_transpose" else "lax.conv_general_dilated"
-    text = render_call(fn, ["x", "w"], {k: _tuples(v) for k, v in _kwargs(op, args).items()})
-    return f"{text} + b (broadcast over the channel axis)" if has_bias else text
 
 
 _COMPILED: dict = {}  # one jitted function per call signature; jax caches its compilations per shape
@@ -80,39 +59,17 @@ def _function(op: str, kwargs: dict, bias_axis: int | None):
     return _COMPILED[key]
 
 
-def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
-    import jax
-    import jax.numpy as jnp
-
-    kwargs = {k: _tuples(v) for k, v in _kwargs(op, args).items()}
-    bias_axis = None
-    if b is not None:
-        from convtx.harness.semantics.jax import dimension_numbers
-        bias_axis = dimension_numbers(op, args, x.ndim - 2)[2].index("C")
-    target = jax.devices("gpu" if device == "cuda" else "cpu")[0]
-    put = lambda a: jax.device_put(jnp.asarray(a, dtype=dtype), target)  # noqa: E731
-    out = _function(op, kwargs, bias_axis)(put(x), put(w), put(b if b is not None else np.zeros(1)))
-    return np.asarray(out).astype(np.float64)
-
-
-class GroupedTranspose:
+class GroupedTranspose(SaidAsIs):
     """A grouped transposed convolution said with lax.conv_general_dilated (NC.../OI.../NC...)."""
 
     def __init__(self, geometry):
         from convtx.harness.semantics.jax import grouped_transpose_args
+        super().__init__("conv", grouped_transpose_args(geometry))
         self.geometry = geometry
-        self.op = "conv"
-        self.args = grouped_transpose_args(geometry)
-
-    def from_canonical_input(self, x):
-        return x
 
     def from_canonical_weight(self, w):
         from convtx.harness.semantics.jax import grouped_transpose_weight
         return grouped_transpose_weight(w, self.geometry)
-
-    def to_canonical_output(self, y):
-        return y
 
     def weight_conversion(self) -> str:
         g = self.geometry
@@ -120,21 +77,63 @@ class GroupedTranspose:
                 f".swapaxes(1, 2).reshape({g.out_channels}, {g.in_channels // g.groups}, *k), spatially flipped")
 
 
-def fallback(geometry):
-    """conv_transpose has no groups: conv_general_dilated with lhs_dilation says it."""
+def grouped_fallback(geometry):
+    """conv_transpose has no groups: conv_general_dilated with lhs_dilation says it (jax and flax)."""
     if geometry.op == "conv_transpose" and geometry.groups > 1:
         return GroupedTranspose(geometry)
     return None
 
 
-def input_gradient(args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
-                   device: str = "cpu") -> np.ndarray:
-    """d<conv(x, w), cotangent>/dx by jax.vjp (args: lax.conv_general_dilated's)."""
-    import jax
-    import jax.numpy as jnp
-    from jax import lax
+class JaxSystem(System):
+    """JAX adapter: lax.conv_transpose, and lax.conv_general_dilated for convolutions."""
 
-    kwargs = {k: _tuples(v) for k, v in _kwargs("conv", args).items()}
-    wt = jnp.asarray(w, dtype=dtype)
-    _, vjp = jax.vjp(lambda xx: lax.conv_general_dilated(xx, wt, **kwargs), jnp.asarray(x, dtype=dtype))
-    return np.asarray(vjp(jnp.asarray(cotangent, dtype=dtype))[0]).astype(np.float64)
+    id = ID
+    dialect = DIALECT
+    install_hint = INSTALL_HINT
+    requires = ('jax', 'jaxlib')
+    env = ENV
+    refusals = REFUSALS
+    capabilities = frozenset({'fallback', 'gradient'})
+
+    def version(self) -> str:
+        import jax
+        return jax.__version__
+
+    def environment(self, device: str = "cpu") -> dict:
+        import jax
+        return {"device": device, "backend": jax.default_backend(), "x64": bool(jax.config.jax_enable_x64),
+                "default_matmul_precision": str(jax.config.jax_default_matmul_precision)}
+
+    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+        fn = "lax.conv_transpose" if op == "conv_transpose" else "lax.conv_general_dilated"
+        text = render_call(fn, ["x", "w"], {k: _tuples(v) for k, v in _kwargs(op, args).items()})
+        return f"{text} + b (broadcast over the channel axis)" if has_bias else text
+
+    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+        import jax
+        import jax.numpy as jnp
+
+        kwargs = {k: _tuples(v) for k, v in _kwargs(op, args).items()}
+        bias_axis = None
+        if b is not None:
+            from convtx.harness.semantics.jax import dimension_numbers
+            bias_axis = dimension_numbers(op, args, x.ndim - 2)[2].index("C")
+        target = jax.devices("gpu" if device == "cuda" else "cpu")[0]
+        put = lambda a: jax.device_put(jnp.asarray(a, dtype=dtype), target)  # noqa: E731
+        out = _function(op, kwargs, bias_axis)(put(x), put(w), put(b if b is not None else np.zeros(1)))
+        return np.asarray(out).astype(np.float64)
+
+    def fallback(self, geometry):
+        return grouped_fallback(geometry)
+
+    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+                       device: str = "cpu") -> np.ndarray:
+        """d<conv(x, w), cotangent>/dx by jax.vjp (args: lax.conv_general_dilated's)."""
+        import jax
+        import jax.numpy as jnp
+        from jax import lax
+
+        kwargs = {k: _tuples(v) for k, v in _kwargs("conv", args).items()}
+        wt = jnp.asarray(w, dtype=dtype)
+        _, vjp = jax.vjp(lambda xx: lax.conv_general_dilated(xx, wt, **kwargs), jnp.asarray(x, dtype=dtype))
+        return np.asarray(vjp(jnp.asarray(cotangent, dtype=dtype))[0]).astype(np.float64)

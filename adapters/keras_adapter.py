@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convtx.adapters.base import given, module_available, render_call
+from convtx.adapters.contract import System, given, module_available, render_call
 from convtx.adapters.tf_adapter import REFUSALS as TF_REFUSALS
 
 ID = "keras"
@@ -18,24 +18,6 @@ INSTALL_HINT = "pip install '.[keras]'"
 ENV = {"KERAS_BACKEND": "tensorflow"}
 REFUSALS = TF_REFUSALS  # the TensorFlow backend refuses in TensorFlow's words
 _SIZE_ARGS = ("filters", "kernel_size")
-
-
-def available() -> bool:
-    return module_available("keras") and module_available("tensorflow")
-
-
-def version() -> str:
-    import keras
-    return f"{keras.__version__} ({keras.backend.backend()} backend)"
-
-
-def environment(device: str = "cpu") -> dict:
-    import keras
-    env = {"device": device, "backend": keras.backend.backend(), "floatx": keras.backend.floatx()}
-    if keras.backend.backend() == "tensorflow":
-        from convtx.adapters.tf_adapter import cpu_flag, onednn_enabled
-        env.update(onednn=onednn_enabled(), cpu_avx512f=cpu_flag("avx512f"))
-    return env
 
 
 def _class(op: str, ndim: int) -> str:
@@ -51,17 +33,6 @@ def _layer_kwargs(op: str, args: dict, w_shape) -> dict:
     if op == "conv" and groups == 1:
         kwargs.pop("groups", None)
     return kwargs
-
-
-def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
-    ndim = len(x_shape) - 2
-    kwargs = _layer_kwargs(op, args, w_shape)
-    kwargs = {k: v for k, v in kwargs.items() if not (k in ("strides", "dilation_rate") and v in (1, [1] * ndim))
-              and not (k == "data_format" and v == "channels_last")}
-    kwargs["use_bias"] = has_bias
-    layer = render_call(f"keras.layers.{_class(op, ndim)}", [], kwargs)
-    weights = "[w, b]" if has_bias else "[w]"
-    return f"layer = {layer}; layer.build({tuple(x_shape)}); layer.set_weights({weights}); layer(x)"
 
 
 _LAYERS: dict = {}  # same call, same shapes: the built layer is reused, only its weights are set
@@ -81,12 +52,44 @@ def _layer(op: str, args: dict, x_shape, w_shape, has_bias: bool, dtype: str):
     return _LAYERS[key]
 
 
-def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
-    import keras
+class KerasSystem(System):
+    """Keras 3 adapter: Conv{1,2,3}DTranspose / Conv{1,2,3}D layers, weights set with set_weights."""
 
-    with keras.device("gpu:0" if device == "cuda" else "cpu:0"):
-        layer = _layer(op, args, x.shape, w.shape, b is not None, dtype)
-        host = "float32" if dtype == "bfloat16" else dtype
-        layer.set_weights([w.astype(host)] + ([b.astype(host)] if b is not None else []))
-        out = layer(keras.ops.convert_to_tensor(x, dtype=dtype))
-        return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(out, "float64")))
+    id = ID
+    dialect = DIALECT
+    install_hint = INSTALL_HINT
+    requires = ('keras', 'tensorflow')
+    env = ENV
+    refusals = REFUSALS
+
+    def version(self) -> str:
+        import keras
+        return f"{keras.__version__} ({keras.backend.backend()} backend)"
+
+    def environment(self, device: str = "cpu") -> dict:
+        import keras
+        env = {"device": device, "backend": keras.backend.backend(), "floatx": keras.backend.floatx()}
+        if keras.backend.backend() == "tensorflow":
+            from convtx.adapters.tf_adapter import cpu_flag, onednn_enabled
+            env.update(onednn=onednn_enabled(), cpu_avx512f=cpu_flag("avx512f"))
+        return env
+
+    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+        ndim = len(x_shape) - 2
+        kwargs = _layer_kwargs(op, args, w_shape)
+        kwargs = {k: v for k, v in kwargs.items() if not (k in ("strides", "dilation_rate") and v in (1, [1] * ndim))
+                  and not (k == "data_format" and v == "channels_last")}
+        kwargs["use_bias"] = has_bias
+        layer = render_call(f"keras.layers.{_class(op, ndim)}", [], kwargs)
+        weights = "[w, b]" if has_bias else "[w]"
+        return f"layer = {layer}; layer.build({tuple(x_shape)}); layer.set_weights({weights}); layer(x)"
+
+    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+        import keras
+
+        with keras.device("gpu:0" if device == "cuda" else "cpu:0"):
+            layer = _layer(op, args, x.shape, w.shape, b is not None, dtype)
+            host = "float32" if dtype == "bfloat16" else dtype
+            layer.set_weights([w.astype(host)] + ([b.astype(host)] if b is not None else []))
+            out = layer(keras.ops.convert_to_tensor(x, dtype=dtype))
+            return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(out, "float64")))

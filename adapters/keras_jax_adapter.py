@@ -6,14 +6,15 @@ between the two are Keras's own backend conversions disagreeing.
 
 from __future__ import annotations
 
-from convtx.adapters.base import module_available
-from convtx.adapters.jax_adapter import REFUSALS  # noqa: F401  (the jax backend refuses in XLA's words)
-from convtx.adapters.keras_adapter import DIALECT, _layer, call, code, environment, version  # noqa: F401  (the adapter contract)
-
-ID = "keras-jax"
-INSTALL_HINT = "pip install '.[keras,jax]'"
-ENV = {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"}
+from convtx.adapters.jax_adapter import REFUSALS as XLA_REFUSALS
+from convtx.adapters.keras_adapter import KerasSystem
 
 
-def available() -> bool:
-    return module_available("keras") and module_available("jax")
+class KerasJaxSystem(KerasSystem):
+    """Keras 3 layers on the JAX backend (refusals in XLA's words)."""
+
+    id = "keras-jax"
+    install_hint = "pip install '.[keras,jax]'"
+    requires = ("keras", "jax")
+    env = {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"}
+    refusals = XLA_REFUSALS

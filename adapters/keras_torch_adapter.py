@@ -1,20 +1,20 @@
 """Keras 3 on the PyTorch backend: the Keras adapter in a worker started with KERAS_BACKEND=torch.
 
 Same layers, same arguments and layouts as `keras_adapter` (the TensorFlow backend): differences
-between the two are Keras's own backend conversions disagreeing (keras-team/keras#20949 and
-PR #22876 were such: 'same' padding on the torch backend).
+between the two are Keras's own backend conversions disagreeing.
 """
 
 from __future__ import annotations
 
-from convtx.adapters.base import module_available
-from convtx.adapters.torch_adapter import REFUSALS  # noqa: F401  (the torch backend refuses in torch's words)
-from convtx.adapters.keras_adapter import DIALECT, _layer, call, code, environment, version  # noqa: F401  (the adapter contract)
-
-ID = "keras-torch"
-INSTALL_HINT = "pip install '.[keras,torch]'"
-ENV = {"KERAS_BACKEND": "torch"}
+from convtx.adapters.keras_adapter import KerasSystem
+from convtx.adapters.torch_adapter import REFUSALS as TORCH_REFUSALS
 
 
-def available() -> bool:
-    return module_available("keras") and module_available("torch")
+class KerasTorchSystem(KerasSystem):
+    """Keras 3 layers on the PyTorch backend (refusals in torch's words)."""
+
+    id = "keras-torch"
+    install_hint = "pip install '.[keras,torch]'"
+    requires = ("keras", "torch")
+    env = {"KERAS_BACKEND": "torch"}
+    refusals = TORCH_REFUSALS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convtx.adapters.base import given
+from convtx.adapters.contract import given
 
 OPSET = 17
 _DTYPES = {"float16": 10, "float32": 1, "float64": 11, "bfloat16": 16}  # onnx.TensorProto values
@@ -26,7 +26,7 @@ def node_attributes(args: dict, w_shape) -> dict:
     return {k: v for k, v in attrs.items() if not (k == "group" and v == 1)}
 
 
-def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+def onnx_code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
     kind = "ConvTranspose" if op == "conv_transpose" else "Conv"
     inputs = ["x", "w", "b"] if has_bias else ["x", "w"]
     attrs = ", ".join(f"{k}={v!r}" for k, v in node_attributes(args, w_shape).items())

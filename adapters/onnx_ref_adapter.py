@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from convtx.adapters.base import module_available
-from convtx.adapters.onnx_common import build_model, code, unsupported_dtype  # noqa: F401  (code is part of the contract)
+from convtx.adapters.contract import System, module_available
+from convtx.adapters.onnx_common import build_model, onnx_code, unsupported_dtype
 
 ID = "onnx-ref"
 DIALECT = "onnx"
@@ -16,26 +16,32 @@ ENV: dict[str, str] = {}
 REFUSALS: tuple[str, ...] = ()
 
 
-def available() -> bool:
-    return module_available("onnx")
+class OnnxRefSystem(System):
+    """ONNX reference evaluator adapter (onnx.reference.ReferenceEvaluator): a second, independent"""
 
+    id = ID
+    dialect = DIALECT
+    install_hint = INSTALL_HINT
+    requires = ('onnx',)
+    env = ENV
+    refusals = REFUSALS
 
-def version() -> str:
-    import onnx
-    return onnx.__version__
+    def version(self) -> str:
+        import onnx
+        return onnx.__version__
 
+    def environment(self, device: str = "cpu") -> dict:
+        return {"device": "cpu", "evaluator": "onnx.reference.ReferenceEvaluator"}
 
-def environment(device: str = "cpu") -> dict:
-    return {"device": "cpu", "evaluator": "onnx.reference.ReferenceEvaluator"}
+    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+        return onnx_code(op, args, x_shape, w_shape, has_bias)
 
+    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+        from onnx.reference import ReferenceEvaluator
 
-def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
-    from onnx.reference import ReferenceEvaluator
+        model = build_model(op, args, x, w, b, dtype)
+        (out,) = ReferenceEvaluator(model).run(None, {"x": x.astype(dtype)})
+        return np.asarray(out, dtype=np.float64)
 
-    model = build_model(op, args, x, w, b, dtype)
-    (out,) = ReferenceEvaluator(model).run(None, {"x": x.astype(dtype)})
-    return np.asarray(out, dtype=np.float64)
-
-
-def api_limit(op: str, geometry, dtype: str, args: dict) -> str | None:
-    return unsupported_dtype("the ONNX reference evaluator", op, dtype, ())
+    def api_limit(self, op: str, geometry, dtype: str, args: dict) -> str | None:
+        return unsupported_dtype("the ONNX reference evaluator", op, dtype, ())

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from convtx.adapters.base import module_available
-from convtx.adapters.onnx_common import build_model, code, unsupported_dtype  # noqa: F401  (code is part of the contract)
+from convtx.adapters.contract import System, module_available
+from convtx.adapters.onnx_common import build_model, onnx_code, unsupported_dtype
 
 ID = "onnxruntime"
 DIALECT = "onnx"
@@ -19,33 +19,39 @@ ENV: dict[str, str] = {}
 REFUSALS = (r"NOT_IMPLEMENTED", r"Could not find an implementation for")
 
 
-def available() -> bool:
-    return module_available("onnxruntime") and module_available("onnx")
+class OnnxRuntimeSystem(System):
+    """onnxruntime adapter: a one-node ConvTranspose / Conv model run on the CPU execution provider."""
 
+    id = ID
+    dialect = DIALECT
+    install_hint = INSTALL_HINT
+    requires = ('onnxruntime', 'onnx')
+    env = ENV
+    refusals = REFUSALS
 
-def version() -> str:
-    import onnxruntime
-    return onnxruntime.__version__
+    def version(self) -> str:
+        import onnxruntime
+        return onnxruntime.__version__
 
+    def environment(self, device: str = "cpu") -> dict:
+        import onnx
+        provider = "CUDAExecutionProvider" if device == "cuda" else "CPUExecutionProvider"
+        return {"device": device, "provider": provider, "onnx": onnx.__version__}
 
-def environment(device: str = "cpu") -> dict:
-    import onnx
-    provider = "CUDAExecutionProvider" if device == "cuda" else "CPUExecutionProvider"
-    return {"device": device, "provider": provider, "onnx": onnx.__version__}
+    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+        return onnx_code(op, args, x_shape, w_shape, has_bias)
 
+    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+        import onnxruntime as ort
 
-def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
-    import onnxruntime as ort
+        model = build_model(op, args, x, w, b, dtype)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=providers)
+        (out,) = session.run(None, {"x": x.astype(dtype)})
+        return np.asarray(out, dtype=np.float64)
 
-    model = build_model(op, args, x, w, b, dtype)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=providers)
-    (out,) = session.run(None, {"x": x.astype(dtype)})
-    return np.asarray(out, dtype=np.float64)
-
-
-def api_limit(op: str, geometry, dtype: str, args: dict) -> str | None:
-    """What the ONNX format cannot say (a build's missing kernels are refusals, see REFUSALS)."""
-    return unsupported_dtype("onnxruntime", op, dtype, ())
+    def api_limit(self, op: str, geometry, dtype: str, args: dict) -> str | None:
+        """What the ONNX format cannot say (a build's missing kernels are refusals, see REFUSALS)."""
+        return unsupported_dtype("onnxruntime", op, dtype, ())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convtx.adapters.base import given, module_available, render_call
+from convtx.adapters.contract import System, given, module_available, render_call
 
 ID = "paddle"
 DIALECT = "paddle"
@@ -21,23 +21,6 @@ ENV = {"GLOG_minloglevel": "2", "FLAGS_call_stack_level": "0"}
 # paddle's words when no kernel is registered for this dtype/place (the verdict is `unsupported`), e.g.
 # "(NotFound) The kernel with key (CPU, ..., float16) of kernel `conv2d_transpose` is not registered"
 REFUSALS = (r"is not registered", r"\(Unimplemented\)")
-
-
-def available() -> bool:
-    return module_available("paddle")
-
-
-def version() -> str:
-    import paddle
-    return paddle.__version__
-
-
-def environment(device: str = "cpu") -> dict:
-    import paddle
-    _set_device(device)
-    return {"device": device, "paddle_device": paddle.get_device(),
-            "compiled_with_cuda": bool(paddle.is_compiled_with_cuda()),
-            "default_dtype": str(paddle.get_default_dtype())}
 
 
 def _set_device(device: str) -> None:
@@ -55,33 +38,53 @@ def _kwargs(op: str, args: dict) -> dict:
     return {k: v for k, v in kwargs.items() if not (k in defaults and v == defaults[k])}
 
 
-def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
-    kwargs = _kwargs(op, args)
-    positional = ["x", "w"] + (["bias=b"] if has_bias else [])
-    return render_call(f"paddle.nn.functional.{_function(op, len(x_shape) - 2)}", positional, kwargs)
+class PaddleSystem(System):
+    """PaddlePaddle adapter: paddle.nn.functional.conv{1,2,3}d_transpose / conv{1,2,3}d on the CPU."""
 
+    id = ID
+    dialect = DIALECT
+    install_hint = INSTALL_HINT
+    requires = ('paddle',)
+    env = ENV
+    refusals = REFUSALS
+    capabilities = frozenset({'gradient'})
 
-def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
-    import paddle
-    import paddle.nn.functional as F
+    def version(self) -> str:
+        import paddle
+        return paddle.__version__
 
-    _set_device(device)
-    fn = getattr(F, _function(op, x.ndim - 2))
-    tensor = lambda a: paddle.to_tensor(np.asarray(a, dtype=dtype))  # noqa: E731
-    bias = tensor(b) if b is not None else None
-    out = fn(tensor(x), tensor(w), bias=bias, **_kwargs(op, args))
-    return out.numpy().astype(np.float64)
+    def environment(self, device: str = "cpu") -> dict:
+        import paddle
+        _set_device(device)
+        return {"device": device, "paddle_device": paddle.get_device(),
+                "compiled_with_cuda": bool(paddle.is_compiled_with_cuda()),
+                "default_dtype": str(paddle.get_default_dtype())}
 
+    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+        kwargs = _kwargs(op, args)
+        positional = ["x", "w"] + (["bias=b"] if has_bias else [])
+        return render_call(f"paddle.nn.functional.{_function(op, len(x_shape) - 2)}", positional, kwargs)
 
-def input_gradient(args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
-                   device: str = "cpu") -> np.ndarray:
-    """d<conv(x, w), cotangent>/dx by paddle's autograd (args: paddle's conv arguments)."""
-    import paddle
-    import paddle.nn.functional as F
+    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+        import paddle
+        import paddle.nn.functional as F
 
-    _set_device(device)
-    inp = paddle.to_tensor(np.asarray(x, dtype=dtype), stop_gradient=False)
-    out = getattr(F, _function("conv", x.ndim - 2))(inp, paddle.to_tensor(np.asarray(w, dtype=dtype)),
-                                                      **_kwargs("conv", args))
-    (out * paddle.to_tensor(np.asarray(cotangent, dtype=dtype))).sum().backward()
-    return inp.grad.numpy().astype(np.float64)
+        _set_device(device)
+        fn = getattr(F, _function(op, x.ndim - 2))
+        tensor = lambda a: paddle.to_tensor(np.asarray(a, dtype=dtype))  # noqa: E731
+        bias = tensor(b) if b is not None else None
+        out = fn(tensor(x), tensor(w), bias=bias, **_kwargs(op, args))
+        return out.numpy().astype(np.float64)
+
+    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+                       device: str = "cpu") -> np.ndarray:
+        """d<conv(x, w), cotangent>/dx by paddle's autograd (args: paddle's conv arguments)."""
+        import paddle
+        import paddle.nn.functional as F
+
+        _set_device(device)
+        inp = paddle.to_tensor(np.asarray(x, dtype=dtype), stop_gradient=False)
+        out = getattr(F, _function("conv", x.ndim - 2))(inp, paddle.to_tensor(np.asarray(w, dtype=dtype)),
+                                                          **_kwargs("conv", args))
+        (out * paddle.to_tensor(np.asarray(cotangent, dtype=dtype))).sum().backward()
+        return inp.grad.numpy().astype(np.float64)

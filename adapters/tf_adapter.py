@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from convtx.adapters.base import given, module_available, render_call
+from convtx.adapters.contract import System, given, module_available, render_call
 
 ID = "tf"
 DIALECT = "tf"
@@ -28,22 +28,6 @@ REFUSALS = (
     r"^UnimplementedError",
     r"No OpKernel was registered to support Op",
 )
-
-
-def available() -> bool:
-    return module_available("tensorflow")
-
-
-def version() -> str:
-    import tensorflow as tf
-    return tf.__version__
-
-
-def environment(device: str = "cpu") -> dict:
-    import tensorflow as tf
-    return {"device": device, "onednn": onednn_enabled(), "cpu_avx512f": cpu_flag("avx512f"),
-            "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-            "tensor_float_32_execution": bool(tf.config.experimental.tensor_float_32_execution_enabled())}
 
 
 def onednn_enabled() -> bool:
@@ -71,48 +55,67 @@ def _kwargs(args: dict) -> dict:
     return given(args)
 
 
-def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
-    ndim = len(x_shape) - 2
-    kwargs = {k: v for k, v in _kwargs(args).items() if not (k == "dilations" and v in (1, [1] * ndim))}
-    text = render_call(_fn(op, ndim), ["x", "w"], kwargs)
-    return f"tf.nn.bias_add({text}, b)" if has_bias else text
+class TfSystem(System):
+    """TensorFlow adapter: tf.nn.conv{1,2,3}d_transpose and tf.nn.convolution."""
 
+    id = ID
+    dialect = DIALECT
+    install_hint = INSTALL_HINT
+    requires = ('tensorflow',)
+    env = ENV
+    refusals = REFUSALS
+    capabilities = frozenset({'gradient'})
 
-def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
-    import tensorflow as tf
+    def version(self) -> str:
+        import tensorflow as tf
+        return tf.__version__
 
-    ndim = x.ndim - 2
-    kwargs = _kwargs(args)
-    padding = kwargs.get("padding")
-    if isinstance(padding, list):
-        kwargs["padding"] = [list(p) for p in padding]
-    tdtype = getattr(tf, dtype)
-    with tf.device("/CPU:0" if device == "cpu" else "/GPU:0"):
+    def environment(self, device: str = "cpu") -> dict:
+        import tensorflow as tf
+        return {"device": device, "onednn": onednn_enabled(), "cpu_avx512f": cpu_flag("avx512f"),
+                "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+                "tensor_float_32_execution": bool(tf.config.experimental.tensor_float_32_execution_enabled())}
+
+    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+        ndim = len(x_shape) - 2
+        kwargs = {k: v for k, v in _kwargs(args).items() if not (k == "dilations" and v in (1, [1] * ndim))}
+        text = render_call(_fn(op, ndim), ["x", "w"], kwargs)
+        return f"tf.nn.bias_add({text}, b)" if has_bias else text
+
+    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+        import tensorflow as tf
+
+        ndim = x.ndim - 2
+        kwargs = _kwargs(args)
+        padding = kwargs.get("padding")
+        if isinstance(padding, list):
+            kwargs["padding"] = [list(p) for p in padding]
+        tdtype = getattr(tf, dtype)
+        with tf.device("/CPU:0" if device == "cpu" else "/GPU:0"):
+            xt, wt = tf.constant(x, dtype=tdtype), tf.constant(w, dtype=tdtype)
+            if op == "conv_transpose":
+                out = getattr(tf.nn, f"conv{ndim}d_transpose")(xt, wt, **kwargs)
+            elif ndim == 2:
+                out = tf.nn.conv2d(xt, wt, **kwargs)
+            else:
+                out = tf.nn.convolution(xt, wt, **kwargs)
+            if b is not None:
+                fmt = kwargs.get("data_format") or ""
+                out = tf.nn.bias_add(out, tf.constant(b, dtype=tdtype),
+                                     data_format="NC..." if fmt.startswith("NC") else None)
+            return tf.cast(out, tf.float64).numpy()
+
+    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+                       device: str = "cpu") -> np.ndarray:
+        """d<conv(x, w), cotangent>/dx by tf.GradientTape (args: tf.nn.conv2d / tf.nn.convolution's)."""
+        import tensorflow as tf
+
+        kwargs = _kwargs(args)
+        tdtype = getattr(tf, dtype)
         xt, wt = tf.constant(x, dtype=tdtype), tf.constant(w, dtype=tdtype)
-        if op == "conv_transpose":
-            out = getattr(tf.nn, f"conv{ndim}d_transpose")(xt, wt, **kwargs)
-        elif ndim == 2:
-            out = tf.nn.conv2d(xt, wt, **kwargs)
-        else:
-            out = tf.nn.convolution(xt, wt, **kwargs)
-        if b is not None:
-            fmt = kwargs.get("data_format") or ""
-            out = tf.nn.bias_add(out, tf.constant(b, dtype=tdtype),
-                                 data_format="NC..." if fmt.startswith("NC") else None)
-        return tf.cast(out, tf.float64).numpy()
-
-
-def input_gradient(args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
-                   device: str = "cpu") -> np.ndarray:
-    """d<conv(x, w), cotangent>/dx by tf.GradientTape (args: tf.nn.conv2d / tf.nn.convolution's)."""
-    import tensorflow as tf
-
-    kwargs = _kwargs(args)
-    tdtype = getattr(tf, dtype)
-    xt, wt = tf.constant(x, dtype=tdtype), tf.constant(w, dtype=tdtype)
-    fn = tf.nn.conv2d if x.ndim == 4 else tf.nn.convolution
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        y = fn(xt, wt, **kwargs)
-    grad = tape.gradient(y, xt, output_gradients=tf.constant(cotangent, dtype=tdtype))
-    return tf.cast(grad, tf.float64).numpy()
+        fn = tf.nn.conv2d if x.ndim == 4 else tf.nn.convolution
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            y = fn(xt, wt, **kwargs)
+        grad = tape.gradient(y, xt, output_gradients=tf.constant(cotangent, dtype=tdtype))
+        return tf.cast(grad, tf.float64).numpy()

@@ -27,7 +27,7 @@ import shutil
 
 import numpy as np
 
-from convtx.adapters.base import module_available, render_call
+from convtx.adapters.contract import SaidAsIs, System, module_available, render_call
 
 ID = "tinygrad"
 DIALECT = "torch"
@@ -47,22 +47,6 @@ ENV = {"DEV": DEVICE}
 REFUSALS: tuple[str, ...] = ()
 PYTHON_DEVICE_MACS = 2_000_000  # ~10 s on the PYTHON device (about 5 us per multiply-add)
 _DTYPES = ("float16", "bfloat16", "float32", "float64")
-
-
-def available() -> bool:
-    return module_available("tinygrad")
-
-
-def version() -> str:
-    from importlib.metadata import version as dist_version
-    return dist_version("tinygrad")
-
-
-def environment(device: str = "cpu") -> dict:
-    from tinygrad import Device
-    name = Device.DEFAULT
-    return {"device": device, "tinygrad_device": name, "renderer": type(Device[name].renderer).__name__,
-            "compiler": os.environ.get("CC", "clang") if name.split(":")[0] == "CPU" else None}
 
 
 def _per_side(pairs) -> list[int]:
@@ -122,80 +106,76 @@ def _method(op: str) -> str:
     return "conv_transpose2d" if op == "conv_transpose" else "conv2d"
 
 
-def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
-    try:
-        kwargs = tinygrad_kwargs(op, args, x_shape, w_shape)
-    except ValueError as err:
-        return f"Tensor(x).{_method(op)}(Tensor(w), ...)  # {err}"
-    positional = ["Tensor(w)"] + (["bias=Tensor(b)"] if has_bias else [])
-    return render_call(f"Tensor(x).{_method(op)}", positional, kwargs)
-
-
-def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
-    from tinygrad import Tensor, dtypes
-
-    tdtype = getattr(dtypes, dtype)
-    tensor = lambda a: Tensor(np.ascontiguousarray(a, dtype=np.float32 if dtype == "bfloat16" else dtype)).cast(tdtype)  # noqa: E731
-    kwargs = tinygrad_kwargs(op, args, x.shape, w.shape)
-    bias = tensor(b) if b is not None else None
-    out = getattr(tensor(x), _method(op))(tensor(w), bias=bias, **kwargs)
-    return out.cast(dtypes.float64 if dtype == "float64" else dtypes.float32).numpy().astype(np.float64)
-
-
-def input_gradient(args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
-                   device: str = "cpu") -> np.ndarray:
-    """d<conv(x, w), cotangent>/dx by tinygrad's autograd (args: torch's Conv arguments)."""
-    from tinygrad import Tensor
-
-    inp = Tensor(np.ascontiguousarray(x, dtype=dtype))
-    out = inp.conv2d(Tensor(np.ascontiguousarray(w, dtype=dtype)), **tinygrad_kwargs("conv", args, x.shape, w.shape))
-    (grad,) = (out * Tensor(np.ascontiguousarray(cotangent, dtype=dtype))).sum().gradient(inp)
-    return grad.numpy().astype(np.float64)
-
-
 def _macs(g) -> int:
     return g.batch * g.out_channels * int(np.prod(g.out_size)) * (g.in_channels // g.groups) * int(np.prod(g.kernel))
 
 
-def api_limit(op: str, geometry, dtype: str, args: dict) -> str | None:
-    """What this tinygrad setup cannot run (a limit, not a wrong answer)."""
-    if dtype not in _DTYPES:
-        return f"tinygrad has no {dtype}"
-    if DEVICE == "PYTHON" and _macs(geometry) > PYTHON_DEVICE_MACS:
-        return (f"{_macs(geometry):,} multiply-adds on tinygrad's PYTHON device (the kernels interpreted in "
-                f"Python, ~5 us each; chosen because tinygrad's CPU device needs clang, not found) exceed the "
-                f"{PYTHON_DEVICE_MACS:,} this adapter allows; install clang (or set CONVTX_TINYGRAD_DEVICE) to run it")
-    return None
-
-
-class PerSideCrop:
+def per_side_crop(geometry) -> SaidAsIs:
     """A geometry said with tinygrad's per-side padding (torch layouts, nothing converted)."""
-
-    def __init__(self, geometry):
-        self.geometry = geometry
-        self.op = geometry.op
-        self.args = {"stride": [a.stride for a in geometry.axes], "dilation": [a.dilation for a in geometry.axes],
-                     "groups": geometry.groups, "padding": [[a.lo, a.hi] for a in geometry.axes]}
-
-    def from_canonical_input(self, x):
-        return x
-
-    def from_canonical_weight(self, w):
-        return w
-
-    def to_canonical_output(self, y):
-        return y
-
-    def from_canonical_output(self, y):
-        return y
-
-    def to_canonical_input(self, x):
-        return x
-
-    def weight_conversion(self) -> str:
-        return "as is (torch layout)"
+    return SaidAsIs(geometry.op, {"stride": [a.stride for a in geometry.axes],
+                                  "dilation": [a.dilation for a in geometry.axes], "groups": geometry.groups,
+                                  "padding": [[a.lo, a.hi] for a in geometry.axes]})
 
 
-def fallback(geometry):
-    """torch's padding/output_padding cannot say every crop; tinygrad's per-side padding can."""
-    return PerSideCrop(geometry)
+class TinygradSystem(System):
+    """tinygrad adapter: Tensor.conv_transpose2d / Tensor.conv2d (n-D despite the names)."""
+
+    id = ID
+    dialect = DIALECT
+    install_hint = INSTALL_HINT
+    requires = ('tinygrad',)
+    env = ENV
+    refusals = REFUSALS
+    capabilities = frozenset({'fallback', 'gradient'})
+
+    def version(self) -> str:
+        from importlib.metadata import version as dist_version
+        return dist_version("tinygrad")
+
+    def environment(self, device: str = "cpu") -> dict:
+        from tinygrad import Device
+        name = Device.DEFAULT
+        return {"device": device, "tinygrad_device": name, "renderer": type(Device[name].renderer).__name__,
+                "compiler": os.environ.get("CC", "clang") if name.split(":")[0] == "CPU" else None}
+
+    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+        try:
+            kwargs = tinygrad_kwargs(op, args, x_shape, w_shape)
+        except ValueError as err:
+            return f"Tensor(x).{_method(op)}(Tensor(w), ...)  # {err}"
+        positional = ["Tensor(w)"] + (["bias=Tensor(b)"] if has_bias else [])
+        return render_call(f"Tensor(x).{_method(op)}", positional, kwargs)
+
+    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+        from tinygrad import Tensor, dtypes
+
+        tdtype = getattr(dtypes, dtype)
+        tensor = lambda a: Tensor(np.ascontiguousarray(a, dtype=np.float32 if dtype == "bfloat16" else dtype)).cast(tdtype)  # noqa: E731
+        kwargs = tinygrad_kwargs(op, args, x.shape, w.shape)
+        bias = tensor(b) if b is not None else None
+        out = getattr(tensor(x), _method(op))(tensor(w), bias=bias, **kwargs)
+        return out.cast(dtypes.float64 if dtype == "float64" else dtypes.float32).numpy().astype(np.float64)
+
+    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+                       device: str = "cpu") -> np.ndarray:
+        """d<conv(x, w), cotangent>/dx by tinygrad's autograd (args: torch's Conv arguments)."""
+        from tinygrad import Tensor
+
+        inp = Tensor(np.ascontiguousarray(x, dtype=dtype))
+        out = inp.conv2d(Tensor(np.ascontiguousarray(w, dtype=dtype)), **tinygrad_kwargs("conv", args, x.shape, w.shape))
+        (grad,) = (out * Tensor(np.ascontiguousarray(cotangent, dtype=dtype))).sum().gradient(inp)
+        return grad.numpy().astype(np.float64)
+
+    def api_limit(self, op: str, geometry, dtype: str, args: dict) -> str | None:
+        """What this tinygrad setup cannot run (a limit, not a wrong answer)."""
+        if dtype not in _DTYPES:
+            return f"tinygrad has no {dtype}"
+        if DEVICE == "PYTHON" and _macs(geometry) > PYTHON_DEVICE_MACS:
+            return (f"{_macs(geometry):,} multiply-adds on tinygrad's PYTHON device (the kernels interpreted in "
+                    f"Python, ~5 us each; chosen because tinygrad's CPU device needs clang, not found) exceed the "
+                    f"{PYTHON_DEVICE_MACS:,} this adapter allows; install clang (or set CONVTX_TINYGRAD_DEVICE) to run it")
+        return None
+
+    def fallback(self, geometry):
+        """torch's padding/output_padding cannot say every crop; tinygrad's per-side padding can."""
+        return per_side_crop(geometry)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convtx.adapters.base import given, module_available, render_call
+from convtx.adapters.contract import System, given, module_available, render_call
 
 ID = "torch"
 DIALECT = "torch"
@@ -21,75 +21,78 @@ REFUSALS = (r"not implemented for '", r"^NotImplementedError")
 _MODULE_ONLY = ("in_channels", "out_channels", "kernel_size", "output_size")
 
 
-def available() -> bool:
-    return module_available("torch")
-
-
-def version() -> str:
-    import torch
-    return torch.__version__
-
-
-def environment(device: str = "cpu") -> dict:
-    import torch
-    return {"device": device, "threads": torch.get_num_threads(),
-            "float32_matmul_precision": torch.get_float32_matmul_precision(),
-            "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
-
-
 def _class(op: str, ndim: int) -> str:
     return f"nn.ConvTranspose{ndim}d" if op == "conv_transpose" else f"nn.Conv{ndim}d"
 
 
-def code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
-    ndim = len(x_shape) - 2
-    groups = args.get("groups") or 1
-    c_in = x_shape[1]
-    c_out = w_shape[1] * groups if op == "conv_transpose" else w_shape[0]
-    kwargs = given(args, _MODULE_ONLY)
-    kwargs = {k: v for k, v in kwargs.items() if not (k in ("groups", "dilation", "stride") and v == 1)
-              and not (k in ("padding", "output_padding") and v == 0)}
-    kwargs["bias"] = has_bias
-    module = render_call(_class(op, ndim), [str(c_in), str(c_out), repr(list(w_shape[2:]))], kwargs)
-    forward = "(x)" if args.get("output_size") is None else f"(x, output_size={args['output_size']!r})"
-    return f"{module}{forward}  # weight = w{'; bias = b' if has_bias else ''}"
+class TorchSystem(System):
+    """PyTorch adapter: nn.ConvTranspose{1,2,3}d / nn.Conv{1,2,3}d modules with the weight assigned."""
 
+    id = ID
+    dialect = DIALECT
+    install_hint = INSTALL_HINT
+    requires = ('torch',)
+    env = ENV
+    refusals = REFUSALS
+    capabilities = frozenset({'gradient'})
 
-def call(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
-    import torch
-    from torch import nn
+    def version(self) -> str:
+        import torch
+        return torch.__version__
 
-    tdtype = getattr(torch, dtype)
-    ndim = x.ndim - 2
-    groups = args.get("groups", 1)
-    c_out = w.shape[1] * groups if op == "conv_transpose" else w.shape[0]
-    kwargs = given(args, _MODULE_ONLY)
-    module = getattr(nn, _class(op, ndim).split(".")[1])(x.shape[1], c_out, tuple(w.shape[2:]), bias=b is not None,
-                                                         device=device, dtype=tdtype, **kwargs)
-    with torch.no_grad():
-        module.weight.copy_(torch.as_tensor(w, dtype=tdtype))
-        if b is not None:
-            module.bias.copy_(torch.as_tensor(b, dtype=tdtype))
-        inp = torch.as_tensor(x, dtype=tdtype, device=device)
-        if args.get("output_size") is not None:
-            out = module(inp, output_size=list(args["output_size"]))
-        else:
-            out = module(inp)
-    return out.detach().to("cpu", torch.float64).numpy()
+    def environment(self, device: str = "cpu") -> dict:
+        import torch
+        return {"device": device, "threads": torch.get_num_threads(),
+                "float32_matmul_precision": torch.get_float32_matmul_precision(),
+                "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+                "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
 
+    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+        ndim = len(x_shape) - 2
+        groups = args.get("groups") or 1
+        c_in = x_shape[1]
+        c_out = w_shape[1] * groups if op == "conv_transpose" else w_shape[0]
+        kwargs = given(args, _MODULE_ONLY)
+        kwargs = {k: v for k, v in kwargs.items() if not (k in ("groups", "dilation", "stride") and v == 1)
+                  and not (k in ("padding", "output_padding") and v == 0)}
+        kwargs["bias"] = has_bias
+        module = render_call(_class(op, ndim), [str(c_in), str(c_out), repr(list(w_shape[2:]))], kwargs)
+        forward = "(x)" if args.get("output_size") is None else f"(x, output_size={args['output_size']!r})"
+        return f"{module}{forward}  # weight = w{'; bias = b' if has_bias else ''}"
 
-def input_gradient(args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
-                   device: str = "cpu") -> np.ndarray:
-    """d<conv(x, w), cotangent>/dx by torch.autograd (args: torch's Conv arguments)."""
-    import torch
-    from torch import nn
+    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+        import torch
+        from torch import nn
 
-    tdtype = getattr(torch, dtype)
-    module = getattr(nn, f"Conv{x.ndim - 2}d")(x.shape[1], w.shape[0], tuple(w.shape[2:]), bias=False,
-                                                 dtype=tdtype, **given(args, _MODULE_ONLY))
-    with torch.no_grad():
-        module.weight.copy_(torch.as_tensor(w, dtype=tdtype))
-    inp = torch.as_tensor(x, dtype=tdtype).requires_grad_(True)
-    module(inp).backward(torch.as_tensor(cotangent, dtype=tdtype))
-    return inp.grad.detach().to(torch.float64).numpy()
+        tdtype = getattr(torch, dtype)
+        ndim = x.ndim - 2
+        groups = args.get("groups", 1)
+        c_out = w.shape[1] * groups if op == "conv_transpose" else w.shape[0]
+        kwargs = given(args, _MODULE_ONLY)
+        module = getattr(nn, _class(op, ndim).split(".")[1])(x.shape[1], c_out, tuple(w.shape[2:]), bias=b is not None,
+                                                             device=device, dtype=tdtype, **kwargs)
+        with torch.no_grad():
+            module.weight.copy_(torch.as_tensor(w, dtype=tdtype))
+            if b is not None:
+                module.bias.copy_(torch.as_tensor(b, dtype=tdtype))
+            inp = torch.as_tensor(x, dtype=tdtype, device=device)
+            if args.get("output_size") is not None:
+                out = module(inp, output_size=list(args["output_size"]))
+            else:
+                out = module(inp)
+        return out.detach().to("cpu", torch.float64).numpy()
+
+    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+                       device: str = "cpu") -> np.ndarray:
+        """d<conv(x, w), cotangent>/dx by torch.autograd (args: torch's Conv arguments)."""
+        import torch
+        from torch import nn
+
+        tdtype = getattr(torch, dtype)
+        module = getattr(nn, f"Conv{x.ndim - 2}d")(x.shape[1], w.shape[0], tuple(w.shape[2:]), bias=False,
+                                                     dtype=tdtype, **given(args, _MODULE_ONLY))
+        with torch.no_grad():
+            module.weight.copy_(torch.as_tensor(w, dtype=tdtype))
+        inp = torch.as_tensor(x, dtype=tdtype).requires_grad_(True)
+        module(inp).backward(torch.as_tensor(cotangent, dtype=tdtype))
+        return inp.grad.detach().to(torch.float64).numpy()

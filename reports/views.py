@@ -132,14 +132,14 @@ def tensor_view(name: str, arr: np.ndarray, index_of=None, kind: str = "tensor")
 
 def full_output_view(entry: Entry) -> TensorView | None:
     """The reference's full (uncropped) output, the cells the crop removes faded out."""
-    from convtx.adapters import numpy_ref
+    from convtx.harness.core import reference
     from convtx.harness.engine.verdict import problem_of
 
     g = entry.reading.geometry
     if g.op != "conv_transpose" or int(np.prod(g.full_size)) * g.batch * g.out_channels > 200_000:
         return None
     p = problem_of(entry)
-    full = numpy_ref.full_conv_transpose(p.x, p.w, g)
+    full = reference.full_conv_transpose(p.x, p.w, g)
     view = tensor_view("full output before the crop (faded: cropped away)", full, None, "full")
     for sl in view.slices:
         for y, row in enumerate(sl.rows):

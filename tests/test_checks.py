@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from convtx.harness.analysis.checks import SAMPLES, check_ids, pair, reference_checks, round_trip, shape_table
-from frameworks import require
+from support.frameworks import require
 
 
 def test_reference_checks_pass():

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from convtx.adapters import numpy_ref
+from convtx.harness.core import reference
 from convtx.harness.analysis import diagnose as dg
 from convtx.harness.core.problem import Axis, Geometry, Problem
 
@@ -29,7 +29,7 @@ def output(p: Problem, crops=None, w=None) -> np.ndarray:
     g = p.geometry
     if crops is not None:
         g = replace(g, axes=tuple(replace(a, lo=lo, hi=hi) for a, (lo, hi) in zip(g.axes, crops)))
-    return numpy_ref.compute(Problem(g, p.x, p.w if w is None else w, p.b))
+    return reference.compute(Problem(g, p.x, p.w if w is None else w, p.b))
 
 
 def run(p: Problem, actual, framework="torch", dtype="float32") -> dg.Diagnosis:
@@ -176,7 +176,6 @@ def test_nan_is_counted_and_an_empty_output_is_a_size_error():
 
 def test_verdicts_carry_the_diagnosis(write_case):
     """Wired into the runner: a failing verdict says why, for the framework or for the case file."""
-    from convtx.adapters.base import NativeCall
     from convtx.harness.caseformat.casefile import load_suite
     from convtx.harness.engine.verdict import judge, problem_of
 
@@ -191,9 +190,9 @@ expected: {shape: [1, 1, 6, 6]}
     entry = load_suite([write_case(case)]).entries[0]
     problem = problem_of(entry)
     flipped = problem.w[:, :, ::-1, ::-1].copy()
-    from convtx.adapters import numpy_ref
-    out = numpy_ref.conv_transpose(problem.x, flipped, None, problem.geometry)
-    result = judge(entry, "jax", out[:, :, :5, :5], NativeCall("jax", "lax.conv_transpose(...)", "w"))
+    from convtx.harness.core import reference
+    out = reference.conv_transpose(problem.x, flipped, None, problem.geometry)
+    result = judge(entry, "jax", out[:, :, :5, :5], "lax.conv_transpose(...)", "w")
     assert result.status == "shape_mismatch"
     assert "spatially flipped kernel cropped [(1, 1), (1, 1)] instead of [(1, 0), (1, 0)]" in result.diagnosis
     assert "pass transpose_kernel=True" in result.diagnosis

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from convtx.adapters import numpy_ref
+from convtx.harness.core import reference
 from convtx.harness.caseformat.casefile import load_suite
-from convtx.harness.engine.runner import run_entry
+from convtx.harness.engine.runner import run_suite
 
 DOCS = ("000_808dae4cd76c449c.txt", "001_5a8f13bc6db025fe.txt", "002_f91f0f173503f260.txt",
         "003_a1a28aa2c6b6998b.txt", "004_f949678755a03846.txt")
@@ -34,7 +34,7 @@ def test_every_document_is_covered(suite):
 
 
 def test_every_seed_case_passes_on_the_reference(suite):
-    failures = [r for r in (run_entry(e, "numpy", numpy_ref) for e in suite.entries) if r.status != "pass"]
+    failures = [r for r in run_suite(suite, ["numpy"]).results if r.status != "pass"]
     assert not failures, "\n".join(f"{r.case}: {r.status}: {r.note}" for r in failures)
 
 
@@ -46,10 +46,10 @@ def test_doc_error_case_is_declared_invalid(suite):
 def test_hand_checkable_values(suite):
     """A few values anyone can check on paper, straight from the documents."""
     by_id = {e.case.id: e for e in suite.entries}
-    from convtx.harness.engine.runner import problem_of
-    out = numpy_ref.compute(problem_of(by_id["doc001-k4-s2-p1-arange"]))
+    from convtx.harness.engine.verdict import problem_of
+    out = reference.compute(problem_of(by_id["doc001-k4-s2-p1-arange"]))
     assert out.shape == (1, 1, 8, 8) and out[0, 0, 0, 0] == 6 and out[0, 0, 0, 1] == 12
-    out = numpy_ref.compute(problem_of(by_id["doc004-ones3-p2"]))
+    out = reference.compute(problem_of(by_id["doc004-ones3-p2"]))
     assert out.tolist() == [[[[17.0]]]]
-    out = numpy_ref.compute(problem_of(by_id["doc003-keras-tconv-same-s1"]))
+    out = reference.compute(problem_of(by_id["doc003-keras-tconv-same-s1"]))
     assert out[0, 0].tolist() == [[323, 319], [264, 326]]

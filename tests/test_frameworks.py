@@ -17,7 +17,7 @@ from convtx.harness.caseformat.casefile import load_suite
 from convtx.harness.engine.results import FAILING
 from convtx.harness.engine.runner import RunOptions, run_suite
 from convtx.harness.engine import knownbugs
-from frameworks import require
+from support.frameworks import require
 
 FRAMEWORKS = ["numpy", "torch", "keras", "keras-jax", "keras-torch", "tf", "jax", "onnxruntime", "onnx-ref"]
 TF_BACKED = ["numpy", "keras", "tf"]  # what the oneDNN setting changes

@@ -48,7 +48,7 @@ def test_shrinker_candidates_are_smaller():
 
 
 def test_fuzz_command_end_to_end(cli, tmp_path):
-    from frameworks import require
+    from support.frameworks import require
     require("torch")
     out = tmp_path / "fuzz.json"
     code, text, err = cli("fuzz", "--n", "12", "--seed", "4", "--frameworks", "torch", "--out", str(tmp_path / "found"),

@@ -13,10 +13,9 @@ import convtx, convtx.harness.commands.cli, convtx.harness.caseformat.casefile, 
 import convtx.reports.html, convtx.reports.terminal
 from convtx.harness.commands.cli import main
 main(["validate", sys.argv[1]])
-from convtx.adapters import ADAPTERS
-import importlib
-for module in ADAPTERS.values():
-    importlib.import_module(module)
+from convtx.adapters import load, systems
+for system_id in systems():
+    load(system_id).available()
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in %r)
 print("LOADED", loaded)
 """ % (FRAMEWORKS,)

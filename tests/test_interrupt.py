@@ -12,7 +12,7 @@ import time
 DRIVER = """
 import sys
 from convtx import adapters
-adapters.ADAPTERS["faulty"] = "fault_adapter"
+adapters.register("faulty", "support.fault_system:FaultySystem")
 from convtx.harness.commands.cli import main
 sys.exit(main(sys.argv[1:]))
 """

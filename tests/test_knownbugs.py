@@ -7,7 +7,7 @@ import pytest
 from convtx.harness import semantics
 from convtx.harness.engine import knownbugs
 from convtx.harness.core.errors import CaseError
-from frameworks import require
+from support.frameworks import require
 
 
 def facts(system="onnx-ref", framework="torch", args=None, x=(1, 4, 3, 3), w=(4, 2, 3, 3), bias=False):
@@ -17,8 +17,8 @@ def facts(system="onnx-ref", framework="torch", args=None, x=(1, 4, 3, 3), w=(4,
 
 
 def test_shipped_files_load_and_their_conditions_compile():
-    from convtx.adapters import ADAPTERS
-    bugs = knownbugs.load(list(ADAPTERS))
+    from convtx.adapters import systems
+    bugs = knownbugs.load(list(systems()))
     assert {b.system for b in bugs} >= {"onnx-ref", "onnxruntime", "keras", "jax", "tf", "paddle"}
     for b in bugs:
         assert b.link.startswith("https://github.com/"), b

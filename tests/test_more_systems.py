@@ -18,7 +18,7 @@ from convtx.harness.commands.new import _dump, _plain_numbers, compute_expected
 from convtx.harness.core.problem import Axis, Geometry
 from convtx.harness.engine.runner import RunOptions, run_suite
 from convtx.harness.caseformat.yamlsrc import load_yaml
-from frameworks import require
+from support.frameworks import require
 
 
 def rnd(shape, seed):

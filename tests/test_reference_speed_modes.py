@@ -15,38 +15,38 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import test_reference_vs_loop as base
-from convtx.adapters import numpy_ref
+from convtx.harness.core import reference
 from convtx.harness.core.problem import Axis, Geometry
-from loopref import conv_transpose_loop
+from support.loopref import conv_transpose_loop
 
 
 @settings(max_examples=200, deadline=None)
-@given(base.geometries("conv_transpose"), st.integers(0, 2**16), st.sampled_from(numpy_ref.STRATEGIES),
+@given(base.geometries("conv_transpose"), st.integers(0, 2**16), st.sampled_from(reference.STRATEGIES),
        st.sampled_from([np.float64, np.float32]), st.integers(1, 64))
 def test_every_strategy_and_mode_matches_loop(g, seed, strategy, accumulate, chunk):
     x, w, b = base._tensors(g, seed)
     want = conv_transpose_loop(x, w, None, g)
-    saved = numpy_ref.CHUNK
-    numpy_ref.CHUNK = chunk
+    saved = reference.CHUNK
+    reference.CHUNK = chunk
     try:
-        got = numpy_ref.conv_transpose_cropped(x, w, g, g.crops, accumulate, strategy=strategy)
+        got = reference.conv_transpose_cropped(x, w, g, g.crops, accumulate, strategy=strategy)
     finally:
-        numpy_ref.CHUNK = saved
+        reference.CHUNK = saved
     assert got.dtype == accumulate
     assert got.shape == want.shape == g.output_shape, f"{strategy}: {got.shape} != {want.shape} [{g.describe()}]"
     np.testing.assert_array_equal(got, want, err_msg=f"{strategy} {np.dtype(accumulate).name} [{g.describe()}]")
 
 
 @settings(max_examples=60, deadline=None)
-@given(base.geometries("conv_transpose"), st.integers(0, 2**16), st.sampled_from(numpy_ref.STRATEGIES))
+@given(base.geometries("conv_transpose"), st.integers(0, 2**16), st.sampled_from(reference.STRATEGIES))
 def test_full_output_is_the_zero_crop(g, seed, strategy):
     x, w, _ = base._tensors(g, seed)
     g0 = Geometry("conv_transpose", g.batch, g.in_channels, g.out_channels, g.groups, g.in_size, g.kernel,
                   tuple(Axis(a.stride, a.dilation, 0, 0) for a in g.axes))
-    full = numpy_ref.full_conv_transpose(x, w, g)
+    full = reference.full_conv_transpose(x, w, g)
     np.testing.assert_array_equal(full, conv_transpose_loop(x, w, None, g0))
-    np.testing.assert_array_equal(numpy_ref.crop(full, g.crops),
-                                  numpy_ref.conv_transpose_cropped(x, w, g, g.crops, strategy=strategy))
+    np.testing.assert_array_equal(reference.crop(full, g.crops),
+                                  reference.conv_transpose_cropped(x, w, g, g.crops, strategy=strategy))
 
 
 LAYERS = [  # (geometry, what it exercises)
@@ -61,19 +61,19 @@ LAYERS = [  # (geometry, what it exercises)
 ]
 
 
-@pytest.mark.parametrize("strategy", numpy_ref.STRATEGIES)
+@pytest.mark.parametrize("strategy", reference.STRATEGIES)
 @pytest.mark.parametrize("g, what", LAYERS, ids=[what for _, what in LAYERS])
 def test_float32_mode_is_float32_close_on_random_data(g, what, strategy):
     rng = np.random.default_rng(7)
     x = rng.uniform(-1, 1, g.input_shape).astype(np.float32)
     w = rng.uniform(-1, 1, g.weight_shape).astype(np.float32)
     b = rng.uniform(-1, 1, g.out_channels)
-    full64 = numpy_ref.conv_transpose(x, w, b, g)
+    full64 = reference.conv_transpose(x, w, b, g)
     assert full64.dtype == np.float64
-    got64 = numpy_ref.conv_transpose_cropped(x, w, g, g.crops, strategy=strategy) + b.reshape(1, -1, *[1] * g.ndim)
+    got64 = reference.conv_transpose_cropped(x, w, g, g.crops, strategy=strategy) + b.reshape(1, -1, *[1] * g.ndim)
     np.testing.assert_allclose(got64, conv_transpose_loop(x.astype(float), w.astype(float), b, g), rtol=1e-12,
                                atol=1e-12, err_msg=what)
-    got32 = numpy_ref.conv_transpose_cropped(x, w, g, g.crops, np.float32, strategy=strategy)
+    got32 = reference.conv_transpose_cropped(x, w, g, g.crops, np.float32, strategy=strategy)
     assert got32.dtype == np.float32
     terms = int(np.prod(g.kernel)) * g.in_channels // g.groups
     np.testing.assert_allclose(got32 + b.reshape(1, -1, *[1] * g.ndim), full64, rtol=0,
@@ -82,10 +82,10 @@ def test_float32_mode_is_float32_close_on_random_data(g, what, strategy):
 
 def test_automatic_choice_is_a_known_strategy_and_float32_mode_keeps_its_dtype():
     for g, _ in LAYERS:
-        plans = [numpy_ref._axis_plan(i, k, a.stride, a.dilation, a.lo, a.hi)
+        plans = [reference._axis_plan(i, k, a.stride, a.dilation, a.lo, a.hi)
                  for i, k, a in zip(g.in_size, g.kernel, g.axes)]
         for acc in (np.float64, np.float32):
-            assert numpy_ref.choose_strategy(g, plans, np.dtype(acc)) in numpy_ref.STRATEGIES
+            assert reference.choose_strategy(g, plans, np.dtype(acc)) in reference.STRATEGIES
         x = np.ones(g.input_shape, dtype=np.float64)
         w = np.ones(g.weight_shape, dtype=np.float64)
-        assert numpy_ref.conv_transpose(x, w, None, g, accumulate=np.float32).dtype == np.float32
+        assert reference.conv_transpose(x, w, None, g, accumulate=np.float32).dtype == np.float32

@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convtx.adapters import numpy_ref
+from convtx.harness.core import reference
 from convtx.harness.core.problem import Axis, Geometry
-from loopref import conv_loop, conv_transpose_loop
+from support.loopref import conv_loop, conv_transpose_loop
 
 
 @st.composite
@@ -48,7 +48,7 @@ def _tensors(g: Geometry, seed: int):
 @given(geometries("conv_transpose"), st.integers(0, 2**16))
 def test_conv_transpose_matches_loop(g, seed):
     x, w, b = _tensors(g, seed)
-    got = numpy_ref.conv_transpose(x, w, b, g)
+    got = reference.conv_transpose(x, w, b, g)
     want = conv_transpose_loop(x, w, b, g)
     assert got.shape == want.shape == g.output_shape, f"out.shape={got.shape}, but should be {want.shape} [{g.describe()}]"
     np.testing.assert_array_equal(got, want, err_msg=g.describe())
@@ -58,7 +58,7 @@ def test_conv_transpose_matches_loop(g, seed):
 @given(geometries("conv"), st.integers(0, 2**16))
 def test_conv_matches_loop(g, seed):
     x, w, b = _tensors(g, seed)
-    got = numpy_ref.conv(x, w, b, g)
+    got = reference.conv(x, w, b, g)
     want = conv_loop(x, w, b, g)
     assert got.shape == want.shape == g.output_shape, f"out.shape={got.shape}, but should be {want.shape} [{g.describe()}]"
     np.testing.assert_array_equal(got, want, err_msg=g.describe())
@@ -67,7 +67,7 @@ def test_conv_matches_loop(g, seed):
 def test_float32_accumulation_mode_is_close():
     g = Geometry("conv_transpose", 2, 4, 6, 2, (5, 5), (3, 3), (Axis(2, 1, 1, 0), Axis(2, 1, 1, 0)))
     x, w, _ = _tensors(g, 0)
-    full64 = numpy_ref.conv_transpose(x, w, None, g)
-    full32 = numpy_ref.conv_transpose(x, w, None, g, accumulate=np.float32)
+    full64 = reference.conv_transpose(x, w, None, g)
+    full32 = reference.conv_transpose(x, w, None, g, accumulate=np.float32)
     assert full32.dtype == np.float32
     np.testing.assert_allclose(full32, full64, rtol=1e-6)

@@ -19,8 +19,8 @@ CASES = """
 
 
 @pytest.fixture
-def faulty(monkeypatch):
-    monkeypatch.setitem(adapters.ADAPTERS, "faulty", "fault_adapter")
+def faulty():
+    adapters.register("faulty", "support.fault_system:FaultySystem")
 
 
 def test_faults_become_verdicts_and_the_run_goes_on(faulty, write_case):
@@ -38,8 +38,8 @@ def test_faults_become_verdicts_and_the_run_goes_on(faulty, write_case):
 
 
 def test_missing_framework_is_skipped_with_the_install_hint(monkeypatch, write_case):
-    from convtx.adapters import torch_adapter
-    monkeypatch.setattr(torch_adapter, "available", lambda: False)
+    from convtx.adapters.torch_adapter import TorchSystem
+    monkeypatch.setattr(TorchSystem, "requires", ("torch", "a_module_that_is_not_installed"))
     suite = load_suite([write_case(CASES.splitlines()[1] + "\n")])
     run = run_suite(suite, ["torch"])
     (result,) = run.results

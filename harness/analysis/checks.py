@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from convtx.adapters import numpy_ref
+from convtx.adapters import REFERENCE
+from convtx.harness.core import reference
 from convtx.harness.core.problem import Axis, Geometry, output_length
 
 SAMPLES = [  # (in_size, kernel, stride, dilation, pads (lo, hi) per axis, C_in, C_out, groups)
@@ -58,7 +59,7 @@ def pair(sample) -> tuple[Geometry, Geometry]:
     return fwd, Geometry("conv_transpose", 1, cout, cin, groups, out, kernel, tuple(t_axes))
 
 
-def _data(fwd: Geometry, seed: int):
+def sample_data(fwd: Geometry, seed: int):
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1, 1, fwd.input_shape)
     w = rng.uniform(-1, 1, fwd.weight_shape)
@@ -70,11 +71,11 @@ def reference_adjoint() -> list[CheckResult]:
     out = []
     for n, sample in enumerate(SAMPLES):
         fwd, tr = pair(sample)
-        x, w, y = _data(fwd, n)
-        lhs = float(np.vdot(numpy_ref.conv(x, w, None, fwd), y))
-        rhs = float(np.vdot(x, numpy_ref.conv_transpose(y, w, None, tr)))
+        x, w, y = sample_data(fwd, n)
+        lhs = float(np.vdot(reference.conv(x, w, None, fwd), y))
+        rhs = float(np.vdot(x, reference.conv_transpose(y, w, None, tr)))
         rel = abs(lhs - rhs) / max(abs(lhs), 1e-300)
-        out.append(CheckResult(f"adjoint-{n}", "numpy", "pass" if rel < 1e-12 else "fail",
+        out.append(CheckResult(f"adjoint-{n}", REFERENCE, "pass" if rel < 1e-12 else "fail",
                                f"{fwd.describe()}: <conv(x,w),y> = {lhs:.12g}, <x,conv_T(y,w)> = {rhs:.12g} "
                                f"(relative difference {rel:.1e})"))
     return out
@@ -110,9 +111,9 @@ def reference_shapes() -> list[CheckResult]:
     out = []
     for r in shape_table():
         g = shape_geometry(r)
-        got = numpy_ref.conv_transpose(np.ones(g.input_shape), np.ones(g.weight_shape), None, g).shape[2]
+        got = reference.conv_transpose(np.ones(g.input_shape), np.ones(g.weight_shape), None, g).shape[2]
         ok = got == r["expected"] == g.out_size[0]
-        out.append(CheckResult(f"shape-rel-{r['relationship']}", "numpy", "pass" if ok else "fail",
+        out.append(CheckResult(f"shape-rel-{r['relationship']}", REFERENCE, "pass" if ok else "fail",
                                f"{r['what']}: i'={r['i']} k={r['k']} s={r['s']} p={r['p']} a={r['a']}: "
                                f"{r['formula']} = {r['expected']}, reference gives {got}"))
     return out
@@ -135,7 +136,7 @@ def round_trip() -> list[CheckResult]:
                     back = output_length("conv_transpose", o, k, Axis(s, 1, p, p - a))
                     if (back0 == i) != (span % s == 0) or back != i:
                         bad.append((i, k, s, p))
-    return [CheckResult("round-trip", "numpy", "fail" if bad else "pass",
+    return [CheckResult("round-trip", REFERENCE, "fail" if bad else "pass",
                         f"{total} (i, k, s, p) combinations: exact with output_padding 0 iff (i+2p-k) % s == 0, "
                         f"and always with output_padding (i+2p-k) % s" + (f"; failures: {bad[:5]}" if bad else ""))]
 

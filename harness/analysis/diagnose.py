@@ -21,11 +21,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from convtx.adapters import numpy_ref
+from convtx.harness.core import reference
 from convtx.harness.caseformat.case import DEFAULT_TOLERANCE, Tolerance
 from convtx.harness.engine.compare import compare_values
 from convtx.harness.core.problem import Axis, Geometry, Problem, output_length
 from convtx.harness.core.tensors import machine_eps
+from convtx.harness import semantics
+from convtx.harness.semantics.common import Dialect
 
 KINDS = ("kernel_flipped", "channels_swapped", "shifted", "crop", "size", "group_order", "precision",
          "unexplained")
@@ -114,9 +116,9 @@ def _canvas_size(g: Geometry) -> tuple[int, ...]:
 def _canvas(problem: Problem, w: np.ndarray) -> _Canvas:
     g = problem.geometry
     if g.op == "conv_transpose":
-        return _Canvas(numpy_ref.full_conv_transpose(problem.x, w, g), (0,) * g.ndim, 1, (1,) * g.ndim)
+        return _Canvas(reference.full_conv_transpose(problem.x, w, g), (0,) * g.ndim, 1, (1,) * g.ndim)
     axes = tuple(Axis(1, a.dilation, a.lo + a.stride + 2, a.hi + a.stride + 2) for a in g.axes)  # the margins
-    data = numpy_ref.conv(problem.x, w, None, replace(g, axes=axes))
+    data = reference.conv(problem.x, w, None, replace(g, axes=axes))
     return _Canvas(data, tuple(a.lo for a in axes), -1, tuple(a.stride for a in g.axes))
 
 
@@ -229,11 +231,10 @@ def _matches_reference(fw: str, stats: dict) -> Diagnosis:
 
 
 def _flip_fix(fw: str, op: str) -> str:
+    """What to do about a flipped kernel: a system named after a dialect gets that dialect's advice."""
     if op == "conv":
         return "the framework computed a true convolution rather than a cross-correlation (flip the kernel)"
-    if fw == "jax":
-        return "pass transpose_kernel=True (or flip the kernel)"
-    return "the framework used the kernel as a forward convolution would (flip it)"
+    return semantics.DIALECTS.get(fw, Dialect).flip_advice
 
 
 def _pairs(crops) -> str:

@@ -27,8 +27,9 @@ import yaml
 from convtx.harness.analysis import fuzzgen
 from convtx.harness.caseformat.casefile import Suite
 from convtx.harness.engine.results import FAILING, Result
-from convtx.harness.engine.runner import RunOptions, run_cell, run_suite
-from convtx.harness.engine.workers import Worker
+from convtx.harness.engine.cell import run_cell
+from convtx.harness.engine.runner import RunOptions, run_suite
+from convtx.harness.engine.workers import Executor, executor_for
 
 
 @dataclass
@@ -44,15 +45,15 @@ class Finding:
 
 
 def add_parser(sub) -> None:
+    from convtx.harness.commands.options import add_known_bugs_option, add_systems_option
     p = sub.add_parser("fuzz", help="differential fuzzing: random configurations through every framework")
     p.add_argument("--n", type=int, default=200, help="configurations to draw (default 200)")
     p.add_argument("--seed", type=int, default=0, help="random seed (a run is reproducible from it)")
-    p.add_argument("--frameworks", help="comma-separated ids (default: every adapter)")
+    add_systems_option(p)
     p.add_argument("--out", default=os.path.join("cases", "found"), help="where shrunk cases go (default cases/found)")
     p.add_argument("--no-shrink", action="store_true", help="report the groups, write nothing")
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--json", metavar="FILE", help="write the findings as JSON")
-    from convtx.harness.commands.cli import add_known_bugs_option
     add_known_bugs_option(p)
 
 
@@ -75,7 +76,7 @@ def _failures(run) -> dict[tuple[str, str], list[Result]]:
     return groups
 
 
-def _still_fails(worker: Worker, config: fuzzgen.Config, framework: str, sig: str, opts: RunOptions) -> Result | None:
+def _still_fails(worker: Executor, config: fuzzgen.Config, framework: str, sig: str, opts: RunOptions) -> Result | None:
     """The configuration's verdict if it fails the same way and is no known bug, else None."""
     entry = fuzzgen.to_entry(config, 0)
     if entry is None:
@@ -108,7 +109,7 @@ def _smaller(c: fuzzgen.Config):
             yield dataclasses.replace(c, **{name: getattr(c, name) - 1})
 
 
-def shrink(worker: Worker, finding: Finding, opts: RunOptions, budget: float = 30.0) -> None:
+def shrink(worker: Executor, finding: Finding, opts: RunOptions, budget: float = 30.0) -> None:
     """Greedy: take any one-step-smaller configuration that still fails the same way; repeat."""
     best, best_result = finding.config, finding.result
     deadline = time.time() + budget
@@ -194,15 +195,11 @@ def run(args) -> int:
     import json
     import sys
 
-    from convtx.adapters import ADAPTERS, REFERENCE
+    from convtx.harness.commands.options import selected_systems
     from convtx.reports import terminal
     from convtx.harness.core.errors import CaseError, UsageError
 
-    names = [f.strip() for f in (args.frameworks or "").split(",") if f.strip()] or \
-        [a for a in ADAPTERS if a != REFERENCE]
-    unknown = [f for f in names if f not in ADAPTERS]
-    if unknown:
-        raise UsageError(f"--frameworks: unknown {', '.join(unknown)} (known: {', '.join(ADAPTERS)})")
+    names = selected_systems(args.frameworks, with_reference=False)
     if args.n < 1:
         raise UsageError("--n must be >= 1")
     printer = terminal.Printer(total=args.n * len(names))
@@ -229,7 +226,7 @@ def run(args) -> int:
     for i, f in enumerate(findings):
         print(f"\n[{i + 1}] {f.framework}: {f.count} configuration(s): {f.signature}")
         if not args.no_shrink:
-            worker = Worker(f.framework, timeout=args.timeout)
+            worker = executor_for(f.framework, timeout=args.timeout)
             try:
                 if worker.start().available:
                     shrink(worker, f, opts)

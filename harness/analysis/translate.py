@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import yaml
 
-from convtx.adapters import DIALECT_ADAPTER, load
+from convtx.adapters import load, speaker
 from convtx.harness import semantics
 from convtx.harness.core.errors import UsageError
 from convtx.harness.semantics.naive import naive_port
@@ -92,7 +92,7 @@ def rows_for(reading: semantics.Reading, source: str, src_args: dict) -> list[Ro
     g = reading.geometry
     rows = []
     for name in semantics.FRAMEWORKS:
-        adapter = load(DIALECT_ADAPTER[name])
+        adapter = load(speaker(name) or name)
         target = semantics.express(name, g) if name != source else reading
         naive = "" if name == source else naive_port(source, src_args, reading, name).note
         if isinstance(target, semantics.NotExpressibleHere):

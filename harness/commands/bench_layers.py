@@ -178,14 +178,14 @@ def _ms(seconds: float) -> str:
 
 def time_layer(layer: Layer, rounds: int, max_wait: float = 1.0) -> list[Figure]:
     """reference f64 / torch f32 and reference f32 / torch f32 for one layer."""
-    from convtx.adapters import numpy_ref
+    from convtx.harness.core import reference
 
     g = layer.geometry
     x32, w32 = random_tensors(g)
     x64, w64 = x32.astype(np.float64), w32.astype(np.float64)
     base = f"{layer.name}: "
-    contestants = {"ref64": lambda: numpy_ref.conv_transpose(x64, w64, None, g),
-                   "ref32": lambda: numpy_ref.conv_transpose(x32, w32, None, g, accumulate=np.float32)}
+    contestants = {"ref64": lambda: reference.conv_transpose(x64, w64, None, g),
+                   "ref32": lambda: reference.conv_transpose(x32, w32, None, g, accumulate=np.float32)}
     ref = contestants["ref64"]()
     if not _close(contestants["ref32"](), ref, 1e-4):
         raise AssertionError(f"{layer.name}: reference float32 differs from float64")
@@ -214,7 +214,7 @@ def onnx_args(g: Geometry) -> dict:
 
 def time_onnx(layer: Layer, quick: bool = False, budget: float = ONNX_BUDGET) -> Figure:
     """ONNX reference evaluator / reference f64, the batch reduced when the evaluator would take > budget."""
-    from convtx.adapters import numpy_ref
+    from convtx.harness.core import reference
 
     name, g = f"{layer.name}: ONNX reference evaluator / reference f64", layer.geometry
     try:
@@ -238,7 +238,7 @@ def time_onnx(layer: Layer, quick: bool = False, budget: float = ONNX_BUDGET) ->
     x, w = random_tensors(gb)
     x64, w64 = x.astype(np.float64), w.astype(np.float64)
     evaluator = ReferenceEvaluator(build_model("conv_transpose", onnx_args(gb), x, w, None, "float32"))
-    reference = numpy_ref.conv_transpose(x64, w64, None, gb)  # also the warm-up
+    expected = reference.conv_transpose(x64, w64, None, gb)  # also the warm-up
     reps = 1 if per_image * batch > 5 else 3
     times: dict[str, list[float]] = {"onnx": [], "ref64": []}
     for _ in range(reps):  # interleaved: one evaluator call, then the reference (median of 5 calls)
@@ -248,9 +248,9 @@ def time_onnx(layer: Layer, quick: bool = False, budget: float = ONNX_BUDGET) ->
         times["onnx"].append(time.perf_counter() - t0)
         for _ in range(5):
             t0 = time.perf_counter()
-            numpy_ref.conv_transpose(x64, w64, None, gb)
+            reference.conv_transpose(x64, w64, None, gb)
             times["ref64"].append(time.perf_counter() - t0)
-    if not _close(got, reference, 1e-4):
+    if not _close(got, expected, 1e-4):
         raise AssertionError(f"{layer.name}: the ONNX reference evaluator and the reference disagree")
     t_onnx, t_ref = statistics.median(times["onnx"]), statistics.median(times["ref64"])
     detail = f"{t_onnx:.2f} s vs {_ms(t_ref)}, {reps} round(s)"

@@ -13,17 +13,12 @@ import os
 import signal
 import sys
 
-from convtx.adapters import ADAPTERS, REFERENCE
+from convtx.harness.commands.options import add_known_bugs_option, add_systems_option, selected_systems
 from convtx.harness.caseformat.casefile import Suite, load_suite
 from convtx.harness.core.errors import ConvtxError, UsageError
 
 DEFAULT_CASES = "cases"
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def add_known_bugs_option(parser) -> None:
-    parser.add_argument("--known-bugs", action="append", default=[], metavar="FILE",
-                        help="a known-bug file of your own (same format as adapters/known_bugs/*.yaml; repeatable)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run cases through frameworks and compare with the expected tensors")
     run.add_argument("paths", nargs="*", default=[DEFAULT_CASES], help="case files or folders (default: cases/)")
-    run.add_argument("--frameworks", help=f"comma-separated ids (default: all of {', '.join(ADAPTERS)})")
+    add_systems_option(run)
     run.add_argument("--json", metavar="FILE", help="write the results as JSON")
     run.add_argument("--html", metavar="FILE", help="write the self-contained HTML report")
     run.add_argument("--quiet", action="store_true", help="print only the summary")
@@ -63,13 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--cases", nargs="*", default=[DEFAULT_CASES], metavar="PATH")
 
     from convtx.harness.commands import bench, importers, new as newcase
-    from convtx.harness.analysis import framework_checks as checks_frameworks, fuzz, translate
+    from convtx.harness.analysis import fuzz, translate
+    from convtx.harness.commands import check
     bench.add_parser(sub)
     importers.add_parser(sub)
     newcase.add_parser(sub)
     translate.add_parser(sub)
     fuzz.add_parser(sub)
-    checks_frameworks.add_parser(sub)
+    check.add_parser(sub)
     return p
 
 
@@ -103,23 +99,13 @@ def _print_errors(suite: Suite) -> None:
         print(err, file=sys.stderr)
 
 
-def _frameworks(value: str | None) -> list[str]:
-    if not value:
-        return list(ADAPTERS)
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [n for n in names if n not in ADAPTERS]
-    if unknown:
-        raise UsageError(f"--frameworks: unknown {', '.join(unknown)} (known: {', '.join(ADAPTERS)})")
-    return names
-
-
 def cmd_run(args) -> int:
     from convtx.reports import terminal
     from convtx.harness.engine import knownbugs
     from convtx.harness.engine.results import write_json
     from convtx.harness.engine.runner import RunOptions, run_suite
 
-    frameworks = _frameworks(args.frameworks)
+    frameworks = selected_systems(args.frameworks)
     suite = load_suite(args.paths)
     _print_errors(suite)
     bugs = knownbugs.load(frameworks, args.known_bugs)
@@ -236,8 +222,8 @@ def cmd_fuzz(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from convtx.harness.analysis import framework_checks as checks_frameworks
-    return checks_frameworks.run(args)
+    from convtx.harness.commands import check
+    return check.run(args)
 
 
 def cmd_import(args) -> int:
@@ -253,4 +239,4 @@ def cmd_bench(args) -> int:
 COMMANDS = {"bench": cmd_bench, "import": cmd_import, "check": cmd_check, "fuzz": cmd_fuzz, "translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
             "report": cmd_report, "new": cmd_new}
 
-__all__ = ["main", "REFERENCE"]
+__all__ = ["main"]

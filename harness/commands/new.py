@@ -14,6 +14,8 @@ import sys
 import numpy as np
 import yaml
 
+from convtx.adapters import REFERENCE
+from convtx.harness import semantics
 from convtx.harness.caseformat.casefile import validate
 from convtx.harness.core.errors import CaseError, UsageError
 from convtx.harness.caseformat.yamlsrc import load_yaml
@@ -22,7 +24,8 @@ from convtx.harness.caseformat.yamlsrc import load_yaml
 def add_parser(sub) -> None:
     p = sub.add_parser("new", help="write a new case from flags, expected output computed")
     p.add_argument("--id", required=True)
-    p.add_argument("--framework", required=True, help="whose argument names and layouts: torch, keras, tf, jax, onnx, paddle")
+    p.add_argument("--framework", required=True,
+                   help=f"whose argument names and layouts: {', '.join(semantics.FRAMEWORKS)}")
     p.add_argument("--op", default="conv_transpose", choices=("conv_transpose", "conv"))
     p.add_argument("--arg", action="append", default=[], metavar="NAME=VALUE",
                    help="a framework argument; VALUE is YAML (2, [1, 0], same, null)")
@@ -33,7 +36,7 @@ def add_parser(sub) -> None:
     p.add_argument("--title", default="")
     p.add_argument("--notes", default="")
     p.add_argument("--tag", action="append", default=[])
-    p.add_argument("--compute-with", default="numpy", metavar="SYSTEM",
+    p.add_argument("--compute-with", default=REFERENCE, metavar="SYSTEM",
                    help="who computes the expected tensor (default: the NumPy reference)")
     p.add_argument("--shape-only", action="store_true", help="record only the expected shape")
     p.add_argument("--out", help="file to write (default: cases/user/<id>.yaml)")
@@ -83,15 +86,10 @@ def _plain_numbers(arr: np.ndarray):
 
 
 def compute_expected(entry, system: str) -> np.ndarray:
-    from convtx.harness.engine.runner import problem_of
-    from convtx.adapters import load
-
-    if system != "numpy":
-        from convtx.harness.engine.workers import compute_with
-        canonical = compute_with(system, entry)
-    else:
-        canonical = load("numpy").compute(problem_of(entry))
     from convtx.harness.core.tensors import round_to_dtype
+    from convtx.harness.engine.cell import compute_with
+
+    canonical = compute_with(system, entry)
     return round_to_dtype(entry.reading.from_canonical_output(canonical), entry.case.dtype)
 
 

@@ -110,3 +110,18 @@ class Problem:
     b: np.ndarray | None
     dtype: str = "float32"
     meta: dict = field(default_factory=dict)
+
+
+def canonical_args(g: Geometry) -> dict:
+    """The geometry's per-axis numbers as call arguments (what the canonical dialect's systems take)."""
+    return {"stride": [a.stride for a in g.axes], "dilation": [a.dilation for a in g.axes],
+            "crop" if g.op == "conv_transpose" else "pad": [[a.lo, a.hi] for a in g.axes], "groups": g.groups}
+
+
+def geometry_from(op: str, args: dict, x_shape: tuple[int, ...], w_shape: tuple[int, ...], has_bias: bool) -> Geometry:
+    """The inverse of `canonical_args`, given the canonical tensor shapes."""
+    pairs = args["crop" if op == "conv_transpose" else "pad"]
+    axes = tuple(Axis(s, d, lo, hi) for s, d, (lo, hi) in zip(args["stride"], args["dilation"], pairs))
+    groups = args["groups"]
+    c_out = w_shape[1] * groups if op == "conv_transpose" else w_shape[0]
+    return Geometry(op, x_shape[0], x_shape[1], c_out, groups, tuple(x_shape[2:]), tuple(w_shape[2:]), axes, has_bias)

@@ -1,22 +1,27 @@
-"""Verdicts: from a canonical output (or a refusal) to a `Result`.
+"""Verdicts: from a system's reply (an output, a refusal, an error) to a `Result`.
 
-`problem_of(entry)` builds the canonical problem of a valid case; `judge(...)` compares an
-adapter's canonical output with the case's expectation (in the case's own layout); `run_entry`
-runs the in-process reference; `invalid_results` turns case-file errors into `invalid` results.
+`problem_of(entry)` builds the canonical problem of a valid case; `conclude(...)` reads one reply:
+an error in the system's declared refusal words is `unsupported`, any other error `error`;
+`judge(...)` compares a canonical output with the case's expectation (in the case's own layout);
+`invalid_results` turns case-file errors into `invalid` results.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+import re
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
-from convtx.adapters.base import NativeCall, NotExpressible
+from convtx.adapters.contract import System
 from convtx.harness.caseformat.casefile import Entry, Suite
 from convtx.harness.engine.compare import compare_shape, compare_values
-from convtx.harness.core.errors import ConvtxError
 from convtx.harness.core.problem import Problem
 from convtx.harness.engine.results import OUTPUT_VALUES_LIMIT, Result
+
+if TYPE_CHECKING:
+    from convtx.harness.engine.plan import Task
+    from convtx.harness.engine.workers import Reply
 
 
 def problem_of(entry: Entry) -> Problem:
@@ -32,15 +37,42 @@ def expected_values(entry: Entry) -> np.ndarray | None:
     return exp.tensor.materialize("float64") if exp.kind == "tensor" else None
 
 
-def judge(entry: Entry, framework: str, output: np.ndarray, call: NativeCall) -> Result:
-    """The verdict for one canonical output of one adapter on one case."""
+def refusal_of(system: System, message: str) -> str | None:
+    """The system's declared refusal signature that an error message matches, if any."""
+    return next((p for p in system.refusals if re.search(p, message)), None)
+
+
+def conclude(entry: Entry, task: "Task", reply: "Reply", system: System) -> Result:
+    """The verdict for one reply of a system to a planned call."""
+    case, fw = entry.case, task.system
+    base = dict(call=task.code, weight_conversion=task.weight_conversion)
+    if task.mode == "refusal":
+        if reply.kind == "ok":
+            shape = list(np.shape(reply.output))
+            return Result(case.id, fw, "mismatch", shape=shape, note=f"the case declares this call invalid "
+                          f"({case.expected.reason}), but {fw} accepted it and returned shape {shape}", **base)
+        if reply.kind == "err":
+            return Result(case.id, fw, "pass", note=f"refused as the case declares: {reply.message}", **base)
+    if reply.kind == "timeout":
+        return Result(case.id, fw, "timeout", note=reply.message, **base)
+    if reply.kind == "err" and refusal_of(system, reply.message):
+        return Result(case.id, fw, "unsupported", note=f"{fw} has no kernel for this call in this build/device "
+                      f"(its own refusal): {reply.message} [{task.code}]", **base)
+    if reply.kind in ("err", "died") or task.said is None:
+        return Result(case.id, fw, "error", note=f"{reply.message} [{task.code}]", **base)
+    canonical = task.said.to_canonical_output(reply.output)
+    return judge(entry, fw, canonical, task.code, task.weight_conversion)
+
+
+def judge(entry: Entry, framework: str, output: np.ndarray, code: str, weight_conversion: str) -> Result:
+    """The verdict for one canonical output of one system on one case."""
     case, reading = entry.case, entry.reading
     out = reading.from_canonical_output(output)
     expected_shape = reading.output_shape()
     values = out.tolist() if out.size <= OUTPUT_VALUES_LIMIT else None
     result = Result(case.id, framework, "pass", list(out.shape), list(expected_shape), None,
-                    call.code, "", call.weight_conversion, values)
-    call_text = call.code.split("  #")[0]
+                    code, "", weight_conversion, values)
+    call_text = code.split("  #")[0]
     if case.expected.kind == "shape":
         bad = compare_shape(out.shape, expected_shape, call_text)
         result.status, result.note = (bad.status, bad.message) if bad else ("pass", "shape only "
@@ -62,8 +94,8 @@ def diagnosis_of(entry: Entry, framework: str, output: np.ndarray) -> str:
         if exp.kind == "tensor":
             expected = entry.reading.to_canonical_output(exp.tensor.materialize("float64"))
         else:
-            from convtx.adapters import numpy_ref
-            expected = numpy_ref.compute(problem)
+            from convtx.harness.core.reference import compute
+            expected = compute(problem)
         found = diagnose(problem, output, expected, framework, entry.case.dtype, entry.case.tol)
         if found.details.get("matches_reference"):
             return _expected_differs(problem, output, expected, framework, entry.case.dtype, found.sentence)
@@ -86,29 +118,6 @@ def _expected_differs(problem, reference, expected, framework: str, dtype: str, 
     if d.kind == "channels_swapped":
         return head + "it was computed with the weight's input and output channels swapped"
     return fallback
-
-
-def refused(entry: Entry, framework: str) -> Result:
-    """The reference's verdict on a case declared invalid: it must be refused, and it was."""
-    err = entry.refusal
-    return Result(entry.case.id, framework, "pass", None, None, None, None,
-                  f"refused as the case declares ({entry.case.expected.reason}): {err}")
-
-
-def run_entry(entry: Entry, framework: str, adapter) -> Result:
-    """Translate and run one case on one (in-process) adapter."""
-    if entry.refusal is not None:
-        return refused(entry, framework)
-    try:
-        problem = problem_of(entry)
-        call = adapter.translate(problem.geometry, problem.dtype)
-        if isinstance(call, NotExpressible):
-            return Result(entry.case.id, framework, "not_expressible", note=call.reason)
-        return judge(entry, framework, adapter.run(call, problem), call)
-    except ConvtxError as err:
-        return Result(entry.case.id, framework, "error", note=str(err))
-    except Exception as err:  # an adapter bug or framework failure is a verdict, not a crash
-        return Result(entry.case.id, framework, "error", note=f"{type(err).__name__}: {err}")
 
 
 def invalid_results(suite: Suite, frameworks: Iterable[str]) -> list[Result]:

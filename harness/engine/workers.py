@@ -1,7 +1,8 @@
-"""Framework worker processes: one long-lived process per adapter, restarted after a crash or a hang.
+"""Executors: where a system's calls run.  `Worker`: one long-lived process per system, restarted
+after a crash or a hang; `InProcess`: in convtx's own process, for systems that declare it safe.
 
-A worker imports its adapter (and so its framework) in a fresh `spawn`ed process with the
-adapter's environment (KERAS_BACKEND, JAX_ENABLE_X64, ...), says hello (available? version,
+A worker instantiates its system (and so imports its framework) in a fresh `spawn`ed process with
+the system's environment (KERAS_BACKEND, JAX_ENABLE_X64, ...), says hello (available? version,
 environment), then executes calls until told to stop.  The parent side (`Worker`) enforces a
 per-call timeout, turns a dead or hung worker into a `died`/`timeout` reply and starts a new one,
 so a segfault, `os._exit` or infinite loop in one framework never takes the run down.  Worker
@@ -10,7 +11,6 @@ stdout/stderr (framework logs) go to a log file whose tail is quoted when a work
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import re
@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from convtx.adapters import ADAPTERS
+from convtx.adapters import instantiate, load, systems
+from convtx.adapters.contract import System
 
 CALL_TIMEOUT = 120.0
 START_TIMEOUT = 300.0
@@ -64,7 +65,14 @@ def _narrow(arr, dtype: str):
     return arr
 
 
-def worker_main(module_name: str, conn, env: dict[str, str], log_path: str, device: str) -> None:
+def _invoke(system: System, name: str, kwargs: dict, device: str):
+    """An optional, declared system API: only input_gradient (capability "gradient") exists."""
+    if name == "input_gradient" and "gradient" in system.capabilities:
+        return system.input_gradient(**kwargs, device=device)
+    raise NotImplementedError(f"the {system.id} system declares no {name}()")
+
+
+def worker_main(system_path: str, conn, env: dict[str, str], log_path: str, device: str) -> None:
     """Entry point of a worker process (Ctrl-C is the parent's to handle: the worker ignores SIGINT)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -72,11 +80,11 @@ def worker_main(module_name: str, conn, env: dict[str, str], log_path: str, devi
     os.dup2(log, 2)
     os.environ.update(env)
     try:
-        adapter = importlib.import_module(module_name)
-        if not adapter.available():
-            conn.send(("hello", Hello(False, error=f"not installed ({adapter.INSTALL_HINT})")))
+        system = instantiate(system_path)
+        if not system.available():
+            conn.send(("hello", Hello(False, error=f"not installed ({system.install_hint})")))
             return
-        conn.send(("hello", Hello(True, adapter.version(), adapter.environment(device))))
+        conn.send(("hello", Hello(True, system.version(), system.environment(device))))
     except BaseException as err:  # a broken install is a verdict, not a crash
         traceback.print_exc()
         conn.send(("hello", Hello(False, error=f"cannot load: {_short(err)}")))
@@ -89,27 +97,23 @@ def worker_main(module_name: str, conn, env: dict[str, str], log_path: str, devi
         if msg[0] == "stop":
             return
         try:
-            if msg[0] == "invoke":  # ("invoke", function name, keyword arguments): an optional adapter API
-                fn = getattr(adapter, msg[1], None)
-                if fn is None:
-                    conn.send(("err", f"NotImplementedError: the {module_name} adapter has no {msg[1]}()"))
-                    continue
-                conn.send(("ok", fn(**msg[2], device=device)))
+            if msg[0] == "invoke":  # ("invoke", name, keyword arguments): an optional, declared system API
+                conn.send(("ok", _invoke(system, msg[1], msg[2], device)))
                 continue
             _, op, args, x, w, b, dtype = msg
-            conn.send(("ok", _narrow(adapter.call(op, args, x, w, b, dtype, device), dtype)))
+            conn.send(("ok", _narrow(system.call(op, args, x, w, b, dtype, device), dtype)))
         except BaseException as err:
             traceback.print_exc()
             conn.send(("err", _short(err)))
 
 
 class Worker:
-    """The parent's handle on one adapter's worker process."""
+    """The parent's handle on one system's worker process."""
 
     def __init__(self, adapter_id: str, *, timeout: float = CALL_TIMEOUT, device: str = "cpu",
                  start_timeout: float = START_TIMEOUT, env: dict[str, str] | None = None):
         self.adapter_id = adapter_id
-        self.module_name = ADAPTERS[adapter_id]
+        self.system_path = systems()[adapter_id]
         self.timeout = timeout
         self.start_timeout = start_timeout
         self.device = device
@@ -121,14 +125,13 @@ class Worker:
         os.close(fd)
 
     def _env(self) -> dict[str, str]:
-        module = importlib.import_module(self.module_name)  # adapter modules import no framework
-        return {**getattr(module, "ENV", {}), **self.extra_env}
+        return {**load(self.adapter_id).env, **self.extra_env}  # system modules import no framework
 
     def start(self) -> Hello:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
         self.process = ctx.Process(target=worker_main, daemon=True, name=f"convtx-{self.adapter_id}",
-                                   args=(self.module_name, child, self._env(), self.log_path, self.device))
+                                   args=(self.system_path, child, self._env(), self.log_path, self.device))
         self.process.start()
         child.close()
         self.conn = parent
@@ -214,24 +217,46 @@ class Worker:
             pass
 
 
-def compute_with(adapter_id: str, entry) -> Any:
-    """Run one case through one system in a worker; the canonical output (for `convtx new`)."""
-    from convtx.harness.engine.plan import plan_task
-    from convtx.harness.core.errors import UsageError
+class InProcess:
+    """An executor for systems declaring "in_process" (the NumPy reference): no process, same replies."""
 
-    if adapter_id not in ADAPTERS:
-        raise UsageError(f"--compute-with: unknown system {adapter_id!r} (known: {', '.join(ADAPTERS)})")
-    task = plan_task(entry, adapter_id)
-    if not hasattr(task, "args"):
-        raise UsageError(f"{adapter_id} cannot compute this case: {task.note}")
-    worker = Worker(adapter_id)
-    try:
-        hello = worker.start()
-        if not hello.available:
-            raise UsageError(f"{adapter_id}: {hello.error}")
-        reply = worker.call(task.op, task.args, task.x, task.w, task.b, task.dtype)
-    finally:
-        worker.stop()
-    if reply.kind != "ok":
-        raise UsageError(f"{adapter_id} failed: {reply.message}")
-    return task.reading.to_canonical_output(reply.output)
+    def __init__(self, system_id: str, *, device: str = "cpu"):
+        self.system = load(system_id)
+        self.adapter_id = system_id
+        self.device = device
+        self.hello: Hello | None = None
+
+    def start(self) -> Hello:
+        system = self.system
+        self.hello = (Hello(True, system.version(), system.environment(self.device)) if system.available()
+                      else Hello(False, error=f"not installed ({system.install_hint})"))
+        return self.hello
+
+    def call(self, op: str, args: dict, x, w, b, dtype: str) -> Reply:
+        try:
+            return Reply("ok", output=np.asarray(self.system.call(op, args, x, w, b, dtype, self.device), np.float64))
+        except Exception as err:  # a failure is a verdict, not a crash
+            return Reply("err", message=_short(err))
+
+    def invoke(self, name: str, **kwargs) -> Reply:
+        try:
+            return Reply("ok", output=_invoke(self.system, name, kwargs, self.device))
+        except Exception as err:
+            return Reply("err", message=_short(err))
+
+    def stop(self) -> None:
+        pass
+
+    def kill(self) -> None:
+        pass
+
+
+Executor = Worker | InProcess
+
+
+def executor_for(system_id: str, *, timeout: float = CALL_TIMEOUT, device: str = "cpu",
+                 env: dict[str, str] | None = None) -> Executor:
+    """In process where the system declares it safe, else a worker process."""
+    if "in_process" in load(system_id).capabilities:
+        return InProcess(system_id, device=device)
+    return Worker(system_id, timeout=timeout, device=device, env=env)

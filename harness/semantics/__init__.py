@@ -39,6 +39,20 @@ class Reading:
     args: Mapping[str, Any]  # with the framework's defaults filled in
     given: Mapping[str, Any] = None  # as written (by the case, or by `express`)
 
+    @property
+    def op(self) -> str:
+        return self.geometry.op
+
+    @property
+    def call_args(self) -> Mapping[str, Any]:
+        """The arguments as written (by the case, or by `express`): what a call passes."""
+        return self.given
+
+    @property
+    def full_args(self) -> Mapping[str, Any]:
+        """The arguments with the framework's defaults filled in."""
+        return self.args
+
     def to_canonical_input(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, _perm(self.layout.input, ("N", "C", *range(self.geometry.ndim))))
 

@@ -1,7 +1,10 @@
 """Shared machinery of the framework dialects: argument readers, layouts and the Dialect contract.
 
 A *dialect* reads one framework's argument names, defaults and tensor layouts and turns a case
-into canonical axes (see `convtx.harness.core.problem`).  Layouts are tuples of roles: input/output use
+into canonical axes (see `convtx.harness.core.problem`); it also owns everything else that is
+framework-specific about spelling a call (`Dialect`'s hooks: the size formula, the naive-port
+reading and writing, the fuzzer's spellings, the flipped-kernel advice), so that the rest of
+harness/ speaks only canonical terms.  Layouts are tuples of roles: input/output use
 'N', 'C' and spatial indices 0..n-1; weights use 'in', 'out' (which channel count the dimension
 holds) and spatial indices.  `ArgError` is a malformed argument (a case-file error);
 `InvalidArguments` is a well-formed call its framework rejects.
@@ -13,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from convtx.harness.core.errors import InvalidArguments
-from convtx.harness.core.problem import Axis
+from convtx.harness.core.problem import Axis, Geometry
 
-__all__ = ["ArgError", "InvalidArguments", "Layout", "Dialect", "Shapes", "ints", "one_of",
+__all__ = ["ArgError", "InvalidArguments", "Layout", "Dialect", "Shapes", "Spelling", "FuzzDraw", "ints", "one_of",
            "flag", "canonical_weight_roles", "channels_first", "channels_last", "check_positive"]
 
 
@@ -83,13 +86,63 @@ class Shapes:
         return self.weight[2:]
 
 
+@dataclass(frozen=True)
+class Spelling:
+    """A call's padding as a porter sees it: numbers and words, not meaning."""
+
+    pad: tuple  # ("int", [p..]) | ("pairs", [(lo, hi)..]) | ("same",) | ("valid",)
+    output_padding: list[int] | None
+
+    @property
+    def kind(self) -> str:
+        return self.pad[0]
+
+    @property
+    def numbers(self) -> list[int] | None:
+        """One padding number per axis as a porter carries it over: the int, or the pair's first."""
+        if self.kind == "int":
+            return self.pad[1]
+        return [lo for lo, _ in self.pad[1]] if self.kind == "pairs" else None
+
+    @property
+    def nonzero_output_padding(self) -> list[int] | None:
+        return self.output_padding if self.output_padding and any(self.output_padding) else None
+
+
+@dataclass(frozen=True)
+class FuzzDraw:
+    """The integers `convtx fuzz` draws for one call, which a dialect's `fuzz_args` spells (the fuzzer's
+    `Config` adds which dialect, the bias, dtype and seed)."""
+
+    op: str
+    batch: int
+    groups: int
+    cin_g: int  # input channels per group
+    cout_g: int  # output channels per group
+    size: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    mode: int  # which of the dialect's padding spellings (any int >= 0; the dialect takes it modulo)
+    pads: tuple[int, ...]  # two non-negative padding numbers per axis: all lows, then all highs
+    flags: int  # two dialect-specific bits
+
+    @property
+    def ndim(self) -> int:
+        return len(self.size)
+
+
 class Dialect:
-    """One framework's way of writing a call. Subclasses fill in the tables and two methods."""
+    """One framework's way of writing a call. Subclasses fill in the tables and `layout`/`axes`, and
+    may implement the hooks below; a hook left alone has a canonical, framework-free default."""
 
     name: str = ""
     install_hint: str = ""
     ops: Mapping[str, Mapping[str, Any]] = {}  # op -> {arg name: default}
     required: Mapping[str, Sequence[str]] = {}
+    flip_advice: str = "the framework used the kernel as a forward convolution would (flip it)"  # diagnose
+    flip_note: str = "the framework uses the kernel as a forward convolution does"  # naive port, layout flipped
+    fuzz_groups: bool = False  # the fuzzer draws groups > 1 for this dialect's own spellings
 
     def check_args(self, op: str, args: Mapping[str, Any]) -> dict[str, Any]:
         """Reject unknown and missing args; return args with defaults filled in."""
@@ -110,6 +163,31 @@ class Dialect:
     def axes(self, shapes: Shapes, args: Mapping[str, Any]) -> tuple[tuple[Axis, ...], int]:
         """Canonical (axes, groups); raise InvalidArguments where the framework would refuse."""
         raise NotImplementedError
+
+    def size_formula(self, args: Mapping[str, Any], g: Geometry, axis: int) -> str | None:
+        """A transposed convolution's output length on one axis as the framework's documentation writes
+        it, numbers substituted (`args` with defaults filled in); None: the canonical crop formula."""
+        return None
+
+    def spelling(self, args: Mapping[str, Any], ndim: int) -> Spelling | None:
+        """The padding words and numbers of a transposed-convolution call written in this dialect, as a
+        porter reads them (for the naive-port notes); None: no by-name reading."""
+        return None
+
+    def naive_args(self, sp: Spelling, g: Geometry) -> dict[str, Any] | None:
+        """The arguments a by-name port of `sp` to this dialect writes (strides, dilations and groups
+        carried over correctly, the padding by name); None: no by-name port."""
+        return None
+
+    def fuzz_args(self, c: FuzzDraw) -> dict[str, Any]:
+        """This dialect's arguments for the fuzzer's integers (for `c.op`); a dialect that does not
+        implement it is not drawn (see `fuzzable`)."""
+        raise NotImplementedError
+
+    @property
+    def fuzzable(self) -> bool:
+        """Whether the fuzzer draws calls in this dialect (it implements `fuzz_args`)."""
+        return type(self).fuzz_args is not Dialect.fuzz_args
 
 
 def ints(value: Any, n: int, field: str, *, minimum: int | None = None,

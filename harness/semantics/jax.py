@@ -14,9 +14,12 @@ rhs_dilation, feature_group_count; default dimension_numbers NC.../OI.../NC....
 
 from __future__ import annotations
 
-from convtx.harness.semantics.common import (ArgError, Dialect, Layout, Shapes, check_groups, check_positive, flag, ints)
-from convtx.harness.semantics.keras import keras_transpose_crop, same_forward_pads
-from convtx.harness.core.problem import Axis, dilated_extent, output_length
+from convtx.harness.semantics.common import (ArgError, Dialect, FuzzDraw, Layout, Shapes, Spelling, check_groups,
+                                             check_positive, flag, ints)
+from convtx.harness.semantics.shared import (axis_numbers, draw_extents, draw_pads, if_dilated, keras_size_formula,
+                                             keras_transpose_crop, padding_by_name, same_forward_pads, signed,
+                                             word_or_pairs)
+from convtx.harness.core.problem import Axis, Geometry, dilated_extent, output_length
 
 _DEFAULT_TRANSPOSE = {1: ("NHC", "HIO", "NHC"), 2: ("NHWC", "HWIO", "NHWC"),
                       3: ("NHWDC", "HWDIO", "NHWDC")}
@@ -33,6 +36,8 @@ class JaxDialect(Dialect):
                  "dimension_numbers": None, "feature_group_count": 1},
     }
     required = {"conv_transpose": ("strides", "padding"), "conv": ("window_strides", "padding")}
+    flip_advice = "pass transpose_kernel=True (or flip the kernel)"
+    flip_note = "jax's conv_transpose uses the kernel as a forward convolution does unless transpose_kernel=True"
 
     def layout(self, op, args, ndim):
         lhs, rhs, out = dimension_numbers(op, args, ndim)
@@ -74,6 +79,40 @@ class JaxDialect(Dialect):
                  for i, k, ax in zip(shapes.in_size, shapes.kernel, axes)]
         check_positive(sizes, "the output size", "args.padding")
         return tuple(axes), 1
+
+    def size_formula(self, args, g: Geometry, axis: int) -> str:
+        x = axis_numbers(g, axis)
+        if isinstance(args.get("padding"), str):
+            return keras_size_formula(args["padding"].lower(), None, x)
+        lo, hi = args["padding"][axis]
+        if args.get("use_consistent_padding"):
+            return f"(i-1)*s + K - lo - hi = ({x.i}-1)*{x.s} + {x.K} - {signed(lo)} - {signed(hi)} = {x.out}"
+        return (f"(i-1)*s - K + 2 + lo + hi = ({x.i}-1)*{x.s} - {x.K} + 2 + {signed(lo)} + {signed(hi)} = {x.out}"
+                "  (pads the dilated input)")
+
+    def spelling(self, args, ndim: int) -> Spelling:
+        return word_or_pairs(args.get("padding", "SAME"), args.get("output_padding"), ndim)
+
+    def naive_args(self, sp: Spelling, g: Geometry) -> dict:
+        pad = padding_by_name(sp, lambda pairs: [list(p) for p in pairs], lambda numbers: [[p, p] for p in numbers])
+        return {"strides": [a.stride for a in g.axes], "padding": pad, **if_dilated("rhs_dilation", g)}
+
+    def fuzz_args(self, c: FuzzDraw) -> dict:
+        """conv_transpose: mode 0 SAME, 1 VALID, 2 explicit pairs (flags bit 0: use_consistent_padding);
+        flags bit 1: transpose_kernel.  conv: SAME or explicit pairs."""
+        s, d = list(c.stride), list(c.dilation)
+        lo, hi = draw_pads(c)
+        if c.op == "conv":
+            return {"window_strides": s, "rhs_dilation": d,
+                    "padding": "SAME" if c.mode % 2 else [[a, b] for a, b in zip(lo, hi)]}
+        mode = c.mode % 3
+        args = {"strides": s, "rhs_dilation": d, "transpose_kernel": bool(c.flags & 2)}
+        if mode < 2:
+            return {**args, "padding": "SAME" if mode == 0 else "VALID"}
+        consistent = bool(c.flags & 1)
+        pairs = ([[a, b] for a, b in zip(lo, hi)] if consistent
+                 else [[k - 1 - a, k - 1 - b] for k, a, b in zip(draw_extents(c), lo, hi)])
+        return {**args, "padding": pairs, "use_consistent_padding": consistent}
 
 
 def dimension_numbers(op: str, args, ndim: int) -> tuple[str, str, str]:

@@ -11,9 +11,13 @@ conv: 'valid' = no padding; 'same' pads max((ceil(i/s)-1)*s + K - i, 0) with the
 
 from __future__ import annotations
 
-from convtx.harness.semantics.common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, channels_first,
-                     channels_last, check_groups, check_positive, ints, one_of)
-from convtx.harness.core.problem import Axis, dilated_extent, full_length, output_length
+from convtx.harness.semantics.common import (ArgError, Dialect, FuzzDraw, InvalidArguments, Layout, Shapes,
+                                             Spelling, channels_first, channels_last, check_groups, check_positive,
+                                             ints, one_of)
+from convtx.harness.semantics.shared import (axis_numbers, axis_values, draw_pads, if_dilated, keras_size_formula,
+                                             keras_transpose_crop, refuse_strided_dilation, same_forward_pads,
+                                             word_or_pairs)
+from convtx.harness.core.problem import Axis, Geometry, dilated_extent, output_length
 
 _LAYER = {"filters": None, "kernel_size": None, "strides": 1, "dilation_rate": 1,
           "data_format": "channels_last"}
@@ -53,6 +57,33 @@ class KerasDialect(Dialect):
             if k != shapes.kernel:
                 raise ArgError("args.kernel_size", f"says {list(k)} but the kernel is {list(shapes.kernel)}")
 
+    def size_formula(self, args, g: Geometry, axis: int) -> str | None:
+        if not isinstance(args.get("padding"), str):
+            return None
+        op = args.get("output_padding")
+        op = None if op is None else axis_values(op, g.ndim)[axis]
+        return keras_size_formula(args["padding"].lower(), op, axis_numbers(g, axis))
+
+    def spelling(self, args, ndim: int) -> Spelling:
+        return word_or_pairs(args.get("padding", "valid"), args.get("output_padding"), ndim)
+
+    def naive_args(self, sp: Spelling, g: Geometry) -> dict:
+        mode = sp.kind if sp.kind in ("same", "valid") else ("same" if any(sp.numbers) else "valid")
+        out = {"strides": [a.stride for a in g.axes], "padding": mode}
+        if sp.nonzero_output_padding:
+            out["output_padding"] = sp.nonzero_output_padding
+        return {**out, **if_dilated("dilation_rate", g)}
+
+    def fuzz_args(self, c: FuzzDraw) -> dict:
+        s, d = list(c.stride), list(c.dilation)
+        mode = "same" if c.mode % 2 else "valid"
+        args = {"strides": s, "padding": mode, "dilation_rate": d}
+        if c.op == "conv":
+            return {"strides": s, "dilation_rate": d, "padding": mode}
+        if c.flags & 1:
+            args["output_padding"] = [h % ss for h, ss in zip(draw_pads(c)[1], s)]
+        return args
+
 
 def transpose_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
     n = shapes.ndim
@@ -73,28 +104,6 @@ def transpose_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
     return tuple(axes)
 
 
-def refuse_strided_dilation(strides, dilation, field: str) -> None:
-    """Keras layers and tf.nn.convolution refuse strides > 1 together with dilation > 1."""
-    if any(s > 1 for s in strides) and any(d > 1 for d in dilation):
-        raise InvalidArguments(field, "strides > 1 together with dilation > 1 is refused "
-                               f"(strides={list(strides)}, dilation={list(dilation)})")
-
-
-def keras_transpose_crop(padding: str, K: int, s: int, op: int | None) -> tuple[int, int]:
-    """Crop (lo, hi) of Keras's transposed convolution along one axis (see module doc)."""
-    if padding == "valid":
-        return (0, -(max(s - K, 0) if op is None else op))
-    total = K - s if op is None else K - K % 2 - op
-    lo = max(total, 0) // 2
-    return lo, total - lo
-
-
-def same_forward_pads(i: int, K: int, s: int) -> tuple[int, int]:
-    """TF/Keras 'SAME' forward padding: output ceil(i/s), the extra pad element at the end."""
-    total = max((-(-i // s) - 1) * s + K - i, 0)
-    return total // 2, total - total // 2
-
-
 def conv_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
     padding = one_of(args["padding"], ("valid", "same", "causal"), "args.padding", fold_case=True)
     refuse_strided_dilation(strides, dilation, "args.dilation_rate")
@@ -110,7 +119,7 @@ def conv_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
     return tuple(axes)
 
 
-__all__ = ["DIALECT", "keras_transpose_crop", "same_forward_pads", "full_length"]
+__all__ = ["DIALECT", "candidates", "why_not"]
 
 DIALECT = KerasDialect()
 

@@ -12,10 +12,12 @@ Layouts: NC* input; W (C_in, C_out/group, *k) / (C_out, C_in/group, *k), as torc
 
 from __future__ import annotations
 
-from convtx.harness.semantics.common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles,
-                     channels_first, check_groups, check_positive, ints, one_of)
-from convtx.harness.semantics.keras import same_forward_pads
-from convtx.harness.core.problem import Axis, dilated_extent, full_length, output_length
+from convtx.harness.semantics.common import (ArgError, Dialect, FuzzDraw, InvalidArguments, Layout, Shapes, Spelling,
+                                             canonical_weight_roles, channels_first, check_groups, check_positive,
+                                             ints, one_of)
+from convtx.harness.semantics.shared import (axis_numbers, axis_values, draw_full_lengths, draw_pads, if_dilated,
+                                             if_grouped, per_axis, same_forward_pads)
+from convtx.harness.core.problem import Axis, Geometry, dilated_extent, full_length, output_length
 
 _COMMON = {"auto_pad": "NOTSET", "dilations": 1, "group": 1, "kernel_shape": None, "pads": 0,
            "strides": 1}
@@ -29,6 +31,7 @@ class OnnxDialect(Dialect):
         "conv_transpose": {**_COMMON, "output_padding": 0, "output_shape": None},
         "conv": dict(_COMMON),
     }
+    fuzz_groups = True
 
     def layout(self, op, args, ndim):
         return Layout(channels_first(ndim), canonical_weight_roles(op, ndim), channels_first(ndim))
@@ -58,6 +61,56 @@ class OnnxDialect(Dialect):
                      for i, k, a in zip(shapes.in_size, shapes.kernel, axes)]
         check_positive(sizes, "the output size", "args.pads")
         return axes, group
+
+    def size_formula(self, args, g: Geometry, axis: int) -> str:
+        x, n = axis_numbers(g, axis), g.ndim
+        if args.get("output_shape") is not None:
+            return f"output_shape[{axis}] = {x.out}"
+        if args.get("auto_pad") in ("SAME_UPPER", "SAME_LOWER"):
+            return f"i*s = {x.i}*{x.s} = {x.out}"
+        pads = axis_values(args.get("pads", 0), 2 * n)
+        op = axis_values(args.get("output_padding", 0), n)[axis]
+        return (f"s*(i-1) + op + K - pad_begin - pad_end = {x.s}*({x.i}-1) + {op} + {x.K} - {pads[axis]} - "
+                f"{pads[axis + n]} = {x.out}")
+
+    def spelling(self, args, ndim: int) -> Spelling:
+        auto, op = args.get("auto_pad", "NOTSET"), args.get("output_padding")
+        op = per_axis(op, ndim) if op else None
+        if auto in ("SAME_UPPER", "SAME_LOWER"):
+            return Spelling(("same",), op)
+        if auto == "VALID":
+            return Spelling(("valid",), op)
+        pads = per_axis(args.get("pads", 0), 2 * ndim)
+        return Spelling(("pairs", [(pads[a], pads[a + ndim]) for a in range(ndim)]), op)
+
+    def naive_args(self, sp: Spelling, g: Geometry) -> dict:
+        out = {"strides": [a.stride for a in g.axes], **if_dilated("dilations", g), **if_grouped("group", g)}
+        if sp.kind in ("same", "valid"):
+            out["auto_pad"] = "SAME_UPPER" if sp.kind == "same" else "VALID"
+        else:
+            pairs = sp.pad[1] if sp.kind == "pairs" else [(p, p) for p in sp.numbers]
+            out["pads"] = [lo for lo, _ in pairs] + [hi for _, hi in pairs]
+        if sp.nonzero_output_padding:
+            out["output_padding"] = sp.nonzero_output_padding
+        return out
+
+    def fuzz_args(self, c: FuzzDraw) -> dict:
+        """conv_transpose: mode 0 pads, 1 SAME_UPPER, 2 SAME_LOWER, 3 output_shape; flags bit 0:
+        output_padding.  conv: pads."""
+        s, d = list(c.stride), list(c.dilation)
+        lo, hi = draw_pads(c)
+        args = {"strides": s, "dilations": d, "group": c.groups}
+        if c.op == "conv":
+            return {**args, "pads": lo + hi}
+        mode = c.mode % 4
+        op = [h % ss for h, ss in zip(hi, s)] if c.flags & 1 else [0] * c.ndim
+        if any(op):
+            args["output_padding"] = op
+        if mode == 0:
+            return {**args, "pads": lo + hi}
+        if mode == 3:
+            return {**args, "output_shape": [max(Li - a - b, 1) for Li, a, b in zip(draw_full_lengths(c), lo, hi)]}
+        return {**args, "auto_pad": "SAME_UPPER" if mode == 1 else "SAME_LOWER"}
 
 
 def _pads(value, n: int) -> list[tuple[int, int]]:

@@ -24,9 +24,12 @@ is always (C_in, C_out/g, *k) for the transposed convolution and (C_out, C_in/g,
 
 from __future__ import annotations
 
-from convtx.harness.semantics.common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles,
-                     channels_first, channels_last, check_groups, check_positive, ints, one_of)
-from convtx.harness.core.problem import Axis, full_length, output_length
+from convtx.harness.semantics.common import (ArgError, Dialect, FuzzDraw, InvalidArguments, Layout, Shapes, Spelling,
+                                             canonical_weight_roles, channels_first, channels_last, check_groups,
+                                             check_positive, ints, one_of)
+from convtx.harness.semantics.shared import (base_args, compact, draw_pads, if_dilated, if_grouped, padding_by_name,
+                                             per_axis_or_none, same_forward_pads)
+from convtx.harness.core.problem import Axis, Geometry, full_length, output_length
 
 _FORMATS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC"), 3: ("NCDHW", "NDHWC")}
 _COMMON = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "data_format": None}
@@ -39,6 +42,7 @@ class PaddleDialect(Dialect):
         "conv_transpose": {**_COMMON, "output_padding": 0, "output_size": None},
         "conv": dict(_COMMON),
     }
+    fuzz_groups = True
 
     def layout(self, op, args, ndim):
         acts = channels_last(ndim) if channel_last(args, ndim) else channels_first(ndim)
@@ -51,9 +55,9 @@ class PaddleDialect(Dialect):
         stride = ints(args["stride"], n, "args.stride", minimum=1)
         dilation = ints(args["dilation"], n, "args.dilation", minimum=1)
         mode, pairs = padding_pairs(args["padding"], n, channel_last(args, n))
-        if mode == "SAME":  # paddle resets the dilation to 1 in SAME mode
+        if mode == "SAME":  # paddle resets the dilation to 1 in SAME mode: K = k
             dilation = (1,) * n
-            pairs = [same_pads(i, k, s) for i, k, s in zip(shapes.in_size, shapes.kernel, stride)]
+            pairs = [same_forward_pads(i, k, s) for i, k, s in zip(shapes.in_size, shapes.kernel, stride)]
         if shapes.op == "conv":
             axes = tuple(Axis(s, d, *p) for s, d, p in zip(stride, dilation, pairs))
             sizes = [output_length("conv", i, k, a) for i, k, a in zip(shapes.in_size, shapes.kernel, axes)]
@@ -61,18 +65,40 @@ class PaddleDialect(Dialect):
             return axes, groups
         return transpose_axes(shapes, args, stride, dilation, pairs), groups
 
+    def spelling(self, args, ndim: int) -> Spelling:
+        return Spelling(_spelled_padding(args.get("padding", 0), ndim),
+                        per_axis_or_none(args.get("output_padding"), ndim))
+
+    def naive_args(self, sp: Spelling, g: Geometry) -> dict:
+        pad = padding_by_name(sp, lambda pairs: [v for pair in pairs for v in pair], lambda numbers: numbers)
+        out = {"stride": [a.stride for a in g.axes], "padding": pad, **if_dilated("dilation", g),
+               **if_grouped("groups", g)}
+        op = sp.nonzero_output_padding
+        return {**out, **({"output_padding": op} if op else {})}
+
+    def fuzz_args(self, c: FuzzDraw) -> dict:
+        """conv_transpose: padding mode 0 the lows per axis, 1 [before_0, after_0, ...] from the lows and
+        highs, 2 'SAME', 3 'VALID'; flags bit 0: output_padding (from the highs, below the stride, which
+        paddle's CPU kernels require); flags bit 1: channels-last data_format.  conv: mode 0 the
+        [before, after, ...] list, 1 'SAME'."""
+        s, d = list(c.stride), list(c.dilation)
+        lo, hi = draw_pads(c)
+        pairs = [v for a, b in zip(lo, hi) for v in (a, b)]
+        layout = {"data_format": _FORMATS[c.ndim][1]} if c.flags & 2 else {}
+        if c.op == "conv":
+            return {"stride": s, "padding": "SAME" if c.mode % 2 else pairs, "dilation": d, "groups": c.groups,
+                    **layout}
+        args = {"stride": s, "padding": (lo, pairs, "SAME", "VALID")[c.mode % 4]}
+        if c.flags & 1:
+            args["output_padding"] = [h % ss for h, ss in zip(hi, s)]
+        return {**args, "dilation": d, "groups": c.groups, **layout}
+
 
 def channel_last(args, ndim: int) -> bool:
     fmt = args.get("data_format")
     if fmt is None:
         return False
     return one_of(fmt, _FORMATS[ndim], "args.data_format") == _FORMATS[ndim][1]
-
-
-def same_pads(i: int, k: int, s: int) -> tuple[int, int]:
-    """paddle 'SAME': Pp = max((ceil(i/s) - 1)*s + k - i, 0), floor(Pp/2) before (dilation ignored)."""
-    total = max((-(-i // s) - 1) * s + k - i, 0)
-    return total // 2, total - total // 2
 
 
 def padding_pairs(padding, n: int, last: bool) -> tuple[str, list[tuple[int, int]]]:
@@ -109,6 +135,20 @@ def padding_pairs(padding, n: int, last: bool) -> tuple[str, list[tuple[int, int
                    f"[before, after, ...] or {n + 2} [before, after] pairs, got {padding!r}")
 
 
+def _spelled_padding(pad, n: int) -> tuple:
+    """`padding` as a porter reads it (a `Spelling.pad`): the word, the per-axis ints, or the pairs."""
+    if isinstance(pad, str):
+        return (pad.lower(),) if pad.lower() in ("same", "valid") else ("valid",)
+    if isinstance(pad, int):
+        return ("int", [pad] * n)
+    if all(isinstance(p, list) for p in pad):
+        pairs = [tuple(p) for p in pad]
+        return ("pairs", pairs[2:] if len(pairs) == n + 2 and pairs[0] == (0, 0) else pairs[-n:])
+    if len(pad) == 2 * n:  # [before_0, after_0, before_1, after_1, ...]
+        return ("pairs", [(pad[2 * a], pad[2 * a + 1]) for a in range(n)])
+    return ("int", list(pad))
+
+
 def transpose_axes(shapes: Shapes, args, stride, dilation, pairs) -> tuple[Axis, ...]:
     n = shapes.ndim
     out_pad = ints(args["output_padding"], n, "args.output_padding", minimum=0)
@@ -142,8 +182,6 @@ DIALECT = PaddleDialect()
 
 def candidates(g):
     """paddle arguments that could mean geometry g (each is verified by `read` before use)."""
-    from convtx.harness.semantics.torch import base_args, compact
-
     base = base_args(g)
     if g.op == "conv":
         if all(a.lo == a.hi for a in g.axes):

@@ -11,10 +11,13 @@ conv (*k, C_in/g, C_out); data_format N...C (default) or NC....
 
 from __future__ import annotations
 
-from convtx.harness.semantics.common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, channels_first,
-                     channels_last, check_groups, check_positive, ints)
-from convtx.harness.semantics.keras import refuse_strided_dilation, same_forward_pads
-from convtx.harness.core.problem import Axis, dilated_extent, full_length, output_length
+from convtx.harness.semantics.common import (ArgError, Dialect, FuzzDraw, InvalidArguments, Layout, Shapes,
+                                             Spelling, channels_first, channels_last, check_groups, check_positive,
+                                             ints)
+from convtx.harness.semantics.shared import (axis_numbers, draw_full_lengths, draw_pads, if_dilated,
+                                             padding_by_name, refuse_strided_dilation, same_forward_pads,
+                                             word_or_pairs)
+from convtx.harness.core.problem import Axis, Geometry, dilated_extent, full_length, output_length
 
 _FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 
@@ -46,6 +49,38 @@ class TfDialect(Dialect):
             return conv_axes(shapes, args, strides, dilation), groups
         check_groups(shapes, 1, "weight")
         return transpose_axes(shapes, args, strides, dilation, nchw), groups
+
+    def size_formula(self, args, g: Geometry, axis: int) -> str:
+        x = axis_numbers(g, axis)
+        return f"output_shape[{axis}] = {x.out}  (legal: one of the {x.s} sizes whose forward convolution gives {x.i})"
+
+    def spelling(self, args, ndim: int) -> Spelling:
+        return word_or_pairs(args.get("padding", "SAME"), args.get("output_padding"), ndim)
+
+    def naive_args(self, sp: Spelling, g: Geometry) -> dict:
+        pad = padding_by_name(sp, lambda pairs: [[0, 0]] + [list(p) for p in pairs] + [[0, 0]],
+                              lambda numbers: "SAME" if any(numbers) else "VALID")
+        return {"output_shape": [g.batch, *g.out_size, g.out_channels], "strides": [a.stride for a in g.axes],
+                "padding": pad, **if_dilated("dilations", g)}
+
+    def fuzz_args(self, c: FuzzDraw) -> dict:
+        """conv_transpose: mode 0 VALID, 1 SAME (output_shape: one of the stride legal sizes), 2 explicit
+        pairs; conv: SAME or explicit pairs."""
+        s, d = list(c.stride), list(c.dilation)
+        lo, hi = draw_pads(c)
+        explicit = [[0, 0]] + [[a, b] for a, b in zip(lo, hi)] + [[0, 0]]
+        if c.op == "conv":
+            return {"strides": s, "dilations": d, "padding": "SAME" if c.mode % 2 else explicit}
+        mode, L = c.mode % 3, draw_full_lengths(c)
+        if mode == 2:
+            out = [max(Li - a - b, 1) for Li, a, b in zip(L, lo, hi)]
+            padding = explicit
+        else:
+            lows = [Li if mode == 0 else (i - 1) * ss + 1 for Li, i, ss in zip(L, c.size, s)]
+            out = [base + h % ss for base, h, ss in zip(lows, hi, s)]
+            padding = "VALID" if mode == 0 else "SAME"
+        return {"output_shape": [c.batch, *out, c.groups * c.cout_g], "strides": s, "dilations": d,
+                "padding": padding}
 
 
 def _is_nchw(args, n: int) -> bool:

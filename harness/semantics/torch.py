@@ -9,9 +9,12 @@ element at the end.  Layouts: NC* input, weight (C_in, C_out/g, *k) / (C_out, C_
 
 from __future__ import annotations
 
-from convtx.harness.semantics.common import (ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles,
-                     channels_first, check_groups, check_positive, ints)
-from convtx.harness.core.problem import Axis, dilated_extent, full_length, output_length
+from convtx.harness.semantics.common import (ArgError, Dialect, FuzzDraw, InvalidArguments, Layout, Shapes, Spelling,
+                                             canonical_weight_roles, channels_first, check_groups, check_positive,
+                                             ints)
+from convtx.harness.semantics.shared import (axis_numbers, axis_values, base_args, compact, draw_pads, if_dilated,
+                                             if_grouped, per_axis, per_axis_or_none)
+from convtx.harness.core.problem import Axis, Geometry, dilated_extent, full_length, output_length
 
 _MODULE = {"in_channels": None, "out_channels": None, "kernel_size": None}
 
@@ -24,6 +27,7 @@ class TorchDialect(Dialect):
                            "dilation": 1, "output_size": None},
         "conv": {**_MODULE, "stride": 1, "padding": 0, "groups": 1, "dilation": 1},
     }
+    fuzz_groups = True
 
     def layout(self, op, args, ndim):
         return Layout(channels_first(ndim), canonical_weight_roles(op, ndim), channels_first(ndim))
@@ -38,6 +42,36 @@ class TorchDialect(Dialect):
         if shapes.op == "conv":
             return conv_axes(shapes, args, stride, dilation), groups
         return transpose_axes(shapes, args, stride, dilation), groups
+
+    def size_formula(self, args, g: Geometry, axis: int) -> str:
+        x = axis_numbers(g, axis)
+        p = axis_values(args.get("padding", 0), g.ndim)[axis]
+        op = p - g.axes[axis].hi
+        return (f"(i-1)*s - 2*p + d*(k-1) + op + 1 = ({x.i}-1)*{x.s} - 2*{p} + {x.d}*({x.k}-1) + {op} + 1 = "
+                f"{x.out}")
+
+    def spelling(self, args, ndim: int) -> Spelling:
+        pad = args.get("padding", 0)
+        return Spelling(("same",) if pad == "same" else ("int", per_axis(pad, ndim)),
+                        per_axis_or_none(args.get("output_padding"), ndim))
+
+    def naive_args(self, sp: Spelling, g: Geometry) -> dict:
+        numbers = sp.numbers
+        if sp.kind in ("same", "valid"):
+            numbers = [a.dilation * (k - 1) // 2 if sp.kind == "same" else 0 for k, a in zip(g.kernel, g.axes)]
+        out = {"stride": [a.stride for a in g.axes], "padding": numbers}
+        if sp.nonzero_output_padding:
+            out["output_padding"] = sp.nonzero_output_padding
+        return {**out, **if_dilated("dilation", g), **if_grouped("groups", g)}
+
+    def fuzz_args(self, c: FuzzDraw) -> dict:
+        """padding from the lows; conv_transpose: output_padding from the highs, below max(stride, dilation)."""
+        s, d = list(c.stride), list(c.dilation)
+        lo, hi = draw_pads(c)
+        if c.op == "conv":
+            return {"stride": s, "dilation": d, "groups": c.groups, "padding": lo}
+        return {"stride": s, "padding": lo, "output_padding": [h % max(ss, dd) for h, ss, dd in zip(hi, s, d)],
+                "dilation": d, "groups": c.groups}
 
 
 def check_module_args(shapes: Shapes, args, groups: int) -> None:
@@ -111,22 +145,6 @@ def conv_axes(shapes: Shapes, args, stride, dilation) -> tuple[Axis, ...]:
 
 
 DIALECT = TorchDialect()
-
-
-def compact(values) -> int | list[int]:
-    """One int when every axis agrees, else the list."""
-    values = list(values)
-    return values[0] if len(set(values)) == 1 else values
-
-
-def base_args(g) -> dict:
-    """stride, and dilation/groups where not 1: spelled alike by torch and paddle."""
-    base = {"stride": compact(a.stride for a in g.axes)}
-    if any(a.dilation != 1 for a in g.axes):
-        base["dilation"] = compact(a.dilation for a in g.axes)
-    if g.groups != 1:
-        base["groups"] = g.groups
-    return base
 
 
 def candidates(g):
