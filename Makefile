@@ -1,7 +1,8 @@
 # convtx: the two commands of the README.
 #   make report  - set up (venv + every framework) and run every case through every framework,
 #                  writing out/report.html and out/results.json
-#   make test    - set up (venv + frameworks + test tools + Chromium) and run the test suite
+#   make test    - set up (venv + frameworks + test tools + Chromium), type-check harness/ and adapters/,
+#                  and run the test suite (tests/unit: fast, no framework; tests/frameworks: real ones)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -46,7 +47,8 @@ bench: setup
 	$(BIN)/convtx bench --json $(OUT)/bench.json
 
 test: setup-test
+	$(BIN)/python tests/support/typecheck.py
 	$(BIN)/python -m pytest tests
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis .mypy_cache

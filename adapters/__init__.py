@@ -22,8 +22,8 @@ BUILTIN: dict[str, str] = {
     "numpy": "convtx.adapters.numpy_ref:ReferenceSystem",
     "torch": "convtx.adapters.torch_adapter:TorchSystem",
     "keras": "convtx.adapters.keras_adapter:KerasSystem",
-    "keras-jax": "convtx.adapters.keras_jax_adapter:KerasJaxSystem",
-    "keras-torch": "convtx.adapters.keras_torch_adapter:KerasTorchSystem",
+    "keras-jax": "convtx.adapters.keras_adapter:KerasJaxSystem",
+    "keras-torch": "convtx.adapters.keras_adapter:KerasTorchSystem",
     "tf": "convtx.adapters.tf_adapter:TfSystem",
     "jax": "convtx.adapters.jax_adapter:JaxSystem",
     "onnxruntime": "convtx.adapters.onnxruntime_adapter:OnnxRuntimeSystem",
@@ -54,6 +54,12 @@ def register(system_id: str, path: str) -> None:
     load.cache_clear()
 
 
+def unregister(system_id: str) -> None:
+    """Take a system registered with `register` away again."""
+    _EXTRA.pop(system_id, None)
+    load.cache_clear()
+
+
 @lru_cache(maxsize=None)
 def load(system_id: str) -> System:
     """The system instance for an id (raises KeyError naming the known ids)."""
@@ -80,4 +86,4 @@ def speaker(dialect: str) -> str | None:
     return None
 
 
-__all__ = ["BUILTIN", "CANONICAL", "REFERENCE", "System", "load", "register", "speaker", "systems"]
+__all__ = ["BUILTIN", "CANONICAL", "REFERENCE", "System", "load", "register", "speaker", "systems", "unregister"]

@@ -19,16 +19,13 @@ Parameters: module.apply({'params': {'kernel': w, 'bias': b}}, x).  float64 need
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 
 from convtx.adapters.jax_adapter import REFUSALS as XLA_REFUSALS, grouped_fallback
 from convtx.adapters.contract import System, module_available, render_call
 
-ID = "flax"
-DIALECT = "jax"
-INSTALL_HINT = "pip install '.[flax]'"
-ENV = {"JAX_ENABLE_X64": "1"}
-REFUSALS = XLA_REFUSALS  # flax runs lax: XLA's words
 
 
 def _tuples(value):
@@ -37,7 +34,7 @@ def _tuples(value):
     return value
 
 
-def _layouts(op: str, args: dict, ndim: int):
+def _layouts(op: str, args: Mapping[str, Any], ndim: int):
     """(lhs, rhs, out) specs, the spatial letters in the kernel's order, and flax's own specs."""
     from convtx.harness.semantics.jax import dimension_numbers
     lhs, rhs, out = dimension_numbers(op, args, ndim)
@@ -46,7 +43,7 @@ def _layouts(op: str, args: dict, ndim: int):
     return lhs, rhs, out, acts, (*spatial, "I", "O")
 
 
-def module_fields(op: str, args: dict, w_shape_flax, has_bias: bool) -> dict:
+def module_fields(op: str, args: Mapping[str, Any], w_shape_flax, has_bias: bool) -> dict:
     """The flax module's fields for jax-dialect `args` (kernel already in flax's ...IO layout)."""
     ndim = len(w_shape_flax) - 2
     i_slot, o_slot = w_shape_flax[-2], w_shape_flax[-1]
@@ -95,13 +92,13 @@ def _function(op: str, fields: dict):
 class FlaxSystem(System):
     """Flax adapter: flax.linen.ConvTranspose / flax.linen.Conv with their parameters set by apply()."""
 
-    id = ID
-    dialect = DIALECT
-    install_hint = INSTALL_HINT
-    requires = ('flax', 'jax', 'jaxlib')
-    env = ENV
-    refusals = REFUSALS
-    capabilities = frozenset({'fallback', 'gradient'})
+    id = "flax"
+    dialect = "jax"
+    install_hint = "pip install '.[flax]'"
+    requires = ("flax", "jax", "jaxlib")
+    env = {"JAX_ENABLE_X64": "1"}
+    refusals = XLA_REFUSALS  # flax runs lax: XLA's words
+    capabilities = frozenset({"fallback", "gradient"})
 
     def version(self) -> str:
         import flax
@@ -114,7 +111,8 @@ class FlaxSystem(System):
         return {"device": device, "backend": jax.default_backend(), "x64": bool(jax.config.jax_enable_x64),
                 "flax": flax.__version__, "jax": jax.__version__}
 
-    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+    def code(self, op: str, args: Mapping[str, Any], x_shape: tuple[int, ...], w_shape: tuple[int, ...],
+             has_bias: bool) -> str:
         ndim = len(x_shape) - 2
         lhs, rhs, out, acts, kernel = _layouts(op, args, ndim)
         fields = module_fields(op, args, _flax_shape(w_shape, rhs, kernel), has_bias)
@@ -129,7 +127,8 @@ class FlaxSystem(System):
             moves.append(f"output: {''.join(acts)} -> {out}")
         return f"{text}  # transposed: {'; '.join(moves)}" if moves else text
 
-    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    def call(self, op: str, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+             dtype: str, device: str = "cpu") -> np.ndarray:
         import jax
         import jax.numpy as jnp
 
@@ -146,7 +145,7 @@ class FlaxSystem(System):
         y = np.asarray(_function(op, fields)(params, put(xf))).astype(np.float64)
         return np.transpose(y, [acts.index(c) for c in out])
 
-    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+    def input_gradient(self, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
                        device: str = "cpu") -> np.ndarray:
         """d<conv(x, w), cotangent>/dx by jax.vjp through nn.Conv (args: lax.conv_general_dilated's)."""
         import flax.linen as nn
@@ -162,7 +161,7 @@ class FlaxSystem(System):
         grad = np.asarray(vjp(cot)[0]).astype(np.float64)
         return np.transpose(grad, [acts.index(c) for c in lhs])
 
-    def api_limit(self, op: str, geometry, dtype: str, args: dict) -> str | None:
+    def api_limit(self, op: str, geometry: Any, dtype: str, args: Mapping[str, Any]) -> str | None:
         """What flax's modules cannot say (a limit, not a wrong answer)."""
         if op == "conv_transpose" and args.get("use_consistent_padding"):
             return ("flax.linen.ConvTranspose has no use_consistent_padding: it calls lax.conv_transpose without it, "

@@ -9,16 +9,14 @@ feature_group_count (see `fallback`).  float64 needs jax_enable_x64, set in the 
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 
 from convtx.adapters.contract import SaidAsIs, System, given, module_available, render_call
 
-ID = "jax"
-DIALECT = "jax"
-INSTALL_HINT = "pip install '.[jax]'"
-ENV = {"JAX_ENABLE_X64": "1"}
 # XLA's words for "no kernel for this call on this device" (the verdict is `unsupported`)
-REFUSALS = (r"UNIMPLEMENTED", r"^XlaRuntimeError: UNIMPLEMENTED")
+REFUSALS: tuple[str, ...] = (r"UNIMPLEMENTED", r"^XlaRuntimeError: UNIMPLEMENTED")
 
 
 def _tuples(value):
@@ -27,7 +25,7 @@ def _tuples(value):
     return value
 
 
-def _kwargs(op: str, args: dict) -> dict:
+def _kwargs(op: str, args: Mapping[str, Any]) -> dict:
     kwargs = given(args)
     if op == "conv_transpose":
         kwargs = {k: v for k, v in kwargs.items() if not (k in ("transpose_kernel", "use_consistent_padding") and v is False)}
@@ -39,7 +37,7 @@ def _kwargs(op: str, args: dict) -> dict:
 _COMPILED: dict = {}  # one jitted function per call signature; jax caches its compilations per shape
 
 
-def _function(op: str, kwargs: dict, bias_axis: int | None):
+def _function(op: str, kwargs: Mapping[str, Any], bias_axis: int | None):
     import jax
     from jax import lax
 
@@ -87,13 +85,13 @@ def grouped_fallback(geometry):
 class JaxSystem(System):
     """JAX adapter: lax.conv_transpose, and lax.conv_general_dilated for convolutions."""
 
-    id = ID
-    dialect = DIALECT
-    install_hint = INSTALL_HINT
-    requires = ('jax', 'jaxlib')
-    env = ENV
+    id = "jax"
+    dialect = "jax"
+    install_hint = "pip install '.[jax]'"
+    requires = ("jax", "jaxlib")
+    env = {"JAX_ENABLE_X64": "1"}
     refusals = REFUSALS
-    capabilities = frozenset({'fallback', 'gradient'})
+    capabilities = frozenset({"fallback", "gradient"})
 
     def version(self) -> str:
         import jax
@@ -104,12 +102,14 @@ class JaxSystem(System):
         return {"device": device, "backend": jax.default_backend(), "x64": bool(jax.config.jax_enable_x64),
                 "default_matmul_precision": str(jax.config.jax_default_matmul_precision)}
 
-    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+    def code(self, op: str, args: Mapping[str, Any], x_shape: tuple[int, ...], w_shape: tuple[int, ...],
+             has_bias: bool) -> str:
         fn = "lax.conv_transpose" if op == "conv_transpose" else "lax.conv_general_dilated"
         text = render_call(fn, ["x", "w"], {k: _tuples(v) for k, v in _kwargs(op, args).items()})
         return f"{text} + b (broadcast over the channel axis)" if has_bias else text
 
-    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    def call(self, op: str, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+             dtype: str, device: str = "cpu") -> np.ndarray:
         import jax
         import jax.numpy as jnp
 
@@ -126,7 +126,7 @@ class JaxSystem(System):
     def fallback(self, geometry):
         return grouped_fallback(geometry)
 
-    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+    def input_gradient(self, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
                        device: str = "cpu") -> np.ndarray:
         """d<conv(x, w), cotangent>/dx by jax.vjp (args: lax.conv_general_dilated's)."""
         import jax

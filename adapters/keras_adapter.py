@@ -1,22 +1,22 @@
-"""Keras 3 adapter: Conv{1,2,3}DTranspose / Conv{1,2,3}D layers, weights set with set_weights.
+"""Keras 3: Conv{1,2,3}DTranspose / Conv{1,2,3}D layers, weights set with set_weights, on each backend.
 
 Speaks the keras dialect (channels_last by default; kernels (*k, C_out, C_in) for the transposed
 layers, (*k, C_in/g, C_out) for Conv).  The backend is fixed per process by KERAS_BACKEND, so
-each backend runs in its own worker: `keras` is the TensorFlow backend.
+each backend is its own system in its own worker: `keras` (TensorFlow), `keras-jax`, `keras-torch`;
+differences between them are Keras's own backend conversions disagreeing.  Each refuses in its
+backend's words.
 """
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 
 from convtx.adapters.contract import System, given, module_available, render_call
+from convtx.adapters.jax_adapter import REFUSALS as XLA_REFUSALS
 from convtx.adapters.tf_adapter import REFUSALS as TF_REFUSALS
-
-ID = "keras"
-DIALECT = "keras"
-INSTALL_HINT = "pip install '.[keras]'"
-ENV = {"KERAS_BACKEND": "tensorflow"}
-REFUSALS = TF_REFUSALS  # the TensorFlow backend refuses in TensorFlow's words
+from convtx.adapters.torch_adapter import REFUSALS as TORCH_REFUSALS
 _SIZE_ARGS = ("filters", "kernel_size")
 
 
@@ -24,7 +24,7 @@ def _class(op: str, ndim: int) -> str:
     return f"Conv{ndim}DTranspose" if op == "conv_transpose" else f"Conv{ndim}D"
 
 
-def _layer_kwargs(op: str, args: dict, w_shape) -> dict:
+def _layer_kwargs(op: str, args: Mapping[str, Any], w_shape) -> dict:
     ndim = len(w_shape) - 2
     groups = args.get("groups") or 1
     filters = w_shape[-2] if op == "conv_transpose" else w_shape[-1]
@@ -38,7 +38,7 @@ def _layer_kwargs(op: str, args: dict, w_shape) -> dict:
 _LAYERS: dict = {}  # same call, same shapes: the built layer is reused, only its weights are set
 
 
-def _layer(op: str, args: dict, x_shape, w_shape, has_bias: bool, dtype: str):
+def _layer(op: str, args: Mapping[str, Any], x_shape, w_shape, has_bias: bool, dtype: str):
     import keras
 
     key = (op, repr(sorted(args.items())), tuple(x_shape), tuple(w_shape), has_bias, dtype)
@@ -55,12 +55,12 @@ def _layer(op: str, args: dict, x_shape, w_shape, has_bias: bool, dtype: str):
 class KerasSystem(System):
     """Keras 3 adapter: Conv{1,2,3}DTranspose / Conv{1,2,3}D layers, weights set with set_weights."""
 
-    id = ID
-    dialect = DIALECT
-    install_hint = INSTALL_HINT
-    requires = ('keras', 'tensorflow')
-    env = ENV
-    refusals = REFUSALS
+    id = "keras"
+    dialect = "keras"
+    install_hint = "pip install '.[keras]'"
+    requires = ("keras", "tensorflow")
+    env = {"KERAS_BACKEND": "tensorflow"}
+    refusals = TF_REFUSALS
 
     def version(self) -> str:
         import keras
@@ -74,7 +74,8 @@ class KerasSystem(System):
             env.update(onednn=onednn_enabled(), cpu_avx512f=cpu_flag("avx512f"))
         return env
 
-    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+    def code(self, op: str, args: Mapping[str, Any], x_shape: tuple[int, ...], w_shape: tuple[int, ...],
+             has_bias: bool) -> str:
         ndim = len(x_shape) - 2
         kwargs = _layer_kwargs(op, args, w_shape)
         kwargs = {k: v for k, v in kwargs.items() if not (k in ("strides", "dilation_rate") and v in (1, [1] * ndim))
@@ -84,7 +85,8 @@ class KerasSystem(System):
         weights = "[w, b]" if has_bias else "[w]"
         return f"layer = {layer}; layer.build({tuple(x_shape)}); layer.set_weights({weights}); layer(x)"
 
-    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    def call(self, op: str, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+             dtype: str, device: str = "cpu") -> np.ndarray:
         import keras
 
         with keras.device("gpu:0" if device == "cuda" else "cpu:0"):
@@ -93,3 +95,23 @@ class KerasSystem(System):
             layer.set_weights([w.astype(host)] + ([b.astype(host)] if b is not None else []))
             out = layer(keras.ops.convert_to_tensor(x, dtype=dtype))
             return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(out, "float64")))
+
+
+class KerasJaxSystem(KerasSystem):
+    """Keras 3 layers on the JAX backend."""
+
+    id = "keras-jax"
+    install_hint = "pip install '.[keras,jax]'"
+    requires = ("keras", "jax")
+    env = {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"}
+    refusals = XLA_REFUSALS
+
+
+class KerasTorchSystem(KerasSystem):
+    """Keras 3 layers on the PyTorch backend."""
+
+    id = "keras-torch"
+    install_hint = "pip install '.[keras,torch]'"
+    requires = ("keras", "torch")
+    env = {"KERAS_BACKEND": "torch"}
+    refusals = TORCH_REFUSALS

@@ -14,8 +14,6 @@ from convtx.adapters.contract import CANONICAL, System
 from convtx.harness.core import reference
 from convtx.harness.core.problem import Problem, geometry_from
 
-compute = reference.compute  # noqa: F401  (transitional: fuzzgen still imports it from here)
-
 
 class ReferenceSystem(System):
     """The crop model in NumPy, float64 accumulation (always available)."""

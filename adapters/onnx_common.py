@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 
-from convtx.adapters.contract import given
+from convtx.adapters.contract import System, given
 
 OPSET = 17
 _DTYPES = {"float16": 10, "float32": 1, "float64": 11, "bfloat16": 16}  # onnx.TensorProto values
 
 
-def node_attributes(args: dict, w_shape) -> dict:
+def node_attributes(args: Mapping[str, Any], w_shape) -> dict:
     attrs = given(args)
     if isinstance(attrs.get("auto_pad"), str) and attrs["auto_pad"] == "NOTSET":
         attrs.pop("auto_pad")
@@ -26,14 +28,14 @@ def node_attributes(args: dict, w_shape) -> dict:
     return {k: v for k, v in attrs.items() if not (k == "group" and v == 1)}
 
 
-def onnx_code(op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+def onnx_code(op: str, args: Mapping[str, Any], x_shape, w_shape, has_bias: bool) -> str:
     kind = "ConvTranspose" if op == "conv_transpose" else "Conv"
     inputs = ["x", "w", "b"] if has_bias else ["x", "w"]
     attrs = ", ".join(f"{k}={v!r}" for k, v in node_attributes(args, w_shape).items())
     return f"onnx.helper.make_node({kind!r}, {inputs!r}, ['y'], {attrs})"
 
 
-def build_model(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str):
+def build_model(op: str, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, b, dtype: str):
     from onnx import helper, numpy_helper
 
     elem = _DTYPES[dtype]
@@ -52,10 +54,18 @@ def build_model(op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str
     return model
 
 
-def unsupported_dtype(runtime: str, op: str, dtype: str, missing: tuple[str, ...]) -> str | None:
-    kind = "ConvTranspose" if op == "conv_transpose" else "Conv"
-    if dtype == "bfloat16":
-        return f"ONNX {kind} (opset {OPSET}) takes no bfloat16 tensors"
-    if dtype in missing:
-        return f"{runtime} has no {dtype} {kind} kernel on the CPU"
-    return None
+class OnnxSystem(System):
+    """What every system running a one-node ONNX model shares: the dialect, the model, the call's code."""
+
+    dialect = "onnx"
+    install_hint = "pip install '.[onnx]'"
+
+    def code(self, op: str, args: Mapping[str, Any], x_shape: tuple[int, ...], w_shape: tuple[int, ...],
+             has_bias: bool) -> str:
+        return onnx_code(op, args, x_shape, w_shape, has_bias)
+
+    def api_limit(self, op: str, geometry: Any, dtype: str, args: Mapping[str, Any]) -> str | None:
+        """What the ONNX format cannot say (a build's missing kernels are refusals, seen when they happen)."""
+        if dtype == "bfloat16":
+            return f"ONNX {'ConvTranspose' if op == 'conv_transpose' else 'Conv'} (opset {OPSET}) takes no bfloat16 tensors"
+        return None

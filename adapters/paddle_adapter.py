@@ -9,18 +9,16 @@ data_format.  paddle's CPU kernels have no float16/bfloat16 convolutions: their 
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 
 from convtx.adapters.contract import System, given, module_available, render_call
 
-ID = "paddle"
-DIALECT = "paddle"
-INSTALL_HINT = "pip install '.[paddle]'"
 # glog noise off; no C++ call stack in error messages (the worker quotes the first lines)
-ENV = {"GLOG_minloglevel": "2", "FLAGS_call_stack_level": "0"}
 # paddle's words when no kernel is registered for this dtype/place (the verdict is `unsupported`), e.g.
 # "(NotFound) The kernel with key (CPU, ..., float16) of kernel `conv2d_transpose` is not registered"
-REFUSALS = (r"is not registered", r"\(Unimplemented\)")
+REFUSALS: tuple[str, ...] = (r"is not registered", r"\(Unimplemented\)")
 
 
 def _set_device(device: str) -> None:
@@ -32,7 +30,7 @@ def _function(op: str, ndim: int) -> str:
     return f"conv{ndim}d_transpose" if op == "conv_transpose" else f"conv{ndim}d"
 
 
-def _kwargs(op: str, args: dict) -> dict:
+def _kwargs(op: str, args: Mapping[str, Any]) -> dict:
     kwargs = given(args)
     defaults = {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1, "groups": 1}
     return {k: v for k, v in kwargs.items() if not (k in defaults and v == defaults[k])}
@@ -41,13 +39,13 @@ def _kwargs(op: str, args: dict) -> dict:
 class PaddleSystem(System):
     """PaddlePaddle adapter: paddle.nn.functional.conv{1,2,3}d_transpose / conv{1,2,3}d on the CPU."""
 
-    id = ID
-    dialect = DIALECT
-    install_hint = INSTALL_HINT
-    requires = ('paddle',)
-    env = ENV
+    id = "paddle"
+    dialect = "paddle"
+    install_hint = "pip install '.[paddle]'"
+    requires = ("paddle",)
+    env = {"GLOG_minloglevel": "2", "FLAGS_call_stack_level": "0"}
     refusals = REFUSALS
-    capabilities = frozenset({'gradient'})
+    capabilities = frozenset({"gradient"})
 
     def version(self) -> str:
         import paddle
@@ -60,12 +58,14 @@ class PaddleSystem(System):
                 "compiled_with_cuda": bool(paddle.is_compiled_with_cuda()),
                 "default_dtype": str(paddle.get_default_dtype())}
 
-    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+    def code(self, op: str, args: Mapping[str, Any], x_shape: tuple[int, ...], w_shape: tuple[int, ...],
+             has_bias: bool) -> str:
         kwargs = _kwargs(op, args)
         positional = ["x", "w"] + (["bias=b"] if has_bias else [])
         return render_call(f"paddle.nn.functional.{_function(op, len(x_shape) - 2)}", positional, kwargs)
 
-    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    def call(self, op: str, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+             dtype: str, device: str = "cpu") -> np.ndarray:
         import paddle
         import paddle.nn.functional as F
 
@@ -76,7 +76,7 @@ class PaddleSystem(System):
         out = fn(tensor(x), tensor(w), bias=bias, **_kwargs(op, args))
         return out.numpy().astype(np.float64)
 
-    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+    def input_gradient(self, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
                        device: str = "cpu") -> np.ndarray:
         """d<conv(x, w), cotangent>/dx by paddle's autograd (args: paddle's conv arguments)."""
         import paddle

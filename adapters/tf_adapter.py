@@ -8,20 +8,17 @@ for the transposed op and (*k, C_in/g, C_out) for convolution.
 from __future__ import annotations
 
 import os
+from typing import Any, Mapping
 
 import numpy as np
 
 from convtx.adapters.contract import System, given, module_available, render_call
 
-ID = "tf"
-DIALECT = "tf"
-INSTALL_HINT = "pip install '.[tf]'"
-ENV = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 # TensorFlow's own words when this build/device has no kernel for a call (the verdict is `unsupported`):
 # the CPU kernels without oneDNN refuse dilation (tensorflow/tensorflow#28264, #69103) and channels-first
 # transposed convolutions (#20405); the CPU has no input gradient for grouped convolutions (#50392); an op
 # with no kernel registered at all is Unimplemented.
-REFUSALS = (
+REFUSALS: tuple[str, ...] = (
     r"Current CPU implementations? do(es)? not yet support",
     r"only supports NHWC",
     r"Gradients for grouped convolutions are not supported on CPU",
@@ -51,20 +48,20 @@ def _fn(op: str, ndim: int) -> str:
     return "tf.nn.conv2d" if ndim == 2 else "tf.nn.convolution"  # only conv2d takes explicit padding
 
 
-def _kwargs(args: dict) -> dict:
+def _kwargs(args: Mapping[str, Any]) -> dict:
     return given(args)
 
 
 class TfSystem(System):
     """TensorFlow adapter: tf.nn.conv{1,2,3}d_transpose and tf.nn.convolution."""
 
-    id = ID
-    dialect = DIALECT
-    install_hint = INSTALL_HINT
-    requires = ('tensorflow',)
-    env = ENV
+    id = "tf"
+    dialect = "tf"
+    install_hint = "pip install '.[tf]'"
+    requires = ("tensorflow",)
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
     refusals = REFUSALS
-    capabilities = frozenset({'gradient'})
+    capabilities = frozenset({"gradient"})
 
     def version(self) -> str:
         import tensorflow as tf
@@ -76,13 +73,15 @@ class TfSystem(System):
                 "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
                 "tensor_float_32_execution": bool(tf.config.experimental.tensor_float_32_execution_enabled())}
 
-    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+    def code(self, op: str, args: Mapping[str, Any], x_shape: tuple[int, ...], w_shape: tuple[int, ...],
+             has_bias: bool) -> str:
         ndim = len(x_shape) - 2
         kwargs = {k: v for k, v in _kwargs(args).items() if not (k == "dilations" and v in (1, [1] * ndim))}
         text = render_call(_fn(op, ndim), ["x", "w"], kwargs)
         return f"tf.nn.bias_add({text}, b)" if has_bias else text
 
-    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    def call(self, op: str, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+             dtype: str, device: str = "cpu") -> np.ndarray:
         import tensorflow as tf
 
         ndim = x.ndim - 2
@@ -105,7 +104,7 @@ class TfSystem(System):
                                      data_format="NC..." if fmt.startswith("NC") else None)
             return tf.cast(out, tf.float64).numpy()
 
-    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+    def input_gradient(self, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
                        device: str = "cpu") -> np.ndarray:
         """d<conv(x, w), cotangent>/dx by tf.GradientTape (args: tf.nn.conv2d / tf.nn.convolution's)."""
         import tensorflow as tf

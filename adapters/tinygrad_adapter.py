@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import Any, Mapping
 
 import numpy as np
 
 from convtx.adapters.contract import SaidAsIs, System, module_available, render_call
 
-ID = "tinygrad"
-DIALECT = "torch"
-INSTALL_HINT = "pip install '.[tinygrad]'"
 
 
 def _pick_device() -> str:
@@ -43,8 +41,6 @@ def _pick_device() -> str:
 
 
 DEVICE = _pick_device()
-ENV = {"DEV": DEVICE}
-REFUSALS: tuple[str, ...] = ()
 PYTHON_DEVICE_MACS = 2_000_000  # ~10 s on the PYTHON device (about 5 us per multiply-add)
 _DTYPES = ("float16", "bfloat16", "float32", "float64")
 
@@ -58,7 +54,7 @@ def _n(value, n: int) -> list[int]:
     return [value] * n if isinstance(value, int) else list(value)
 
 
-def tinygrad_kwargs(op: str, args: dict, x_shape, w_shape) -> dict:
+def tinygrad_kwargs(op: str, args: Mapping[str, Any], x_shape, w_shape) -> dict:
     """torch-dialect arguments (or `fallback`'s per-side crops) -> tinygrad's keyword arguments."""
     n = len(x_shape) - 2
     kwargs = {}
@@ -90,7 +86,7 @@ def tinygrad_kwargs(op: str, args: dict, x_shape, w_shape) -> dict:
     return kwargs
 
 
-def _output_padding(args: dict, x_shape, w_shape) -> list[int]:
+def _output_padding(args: Mapping[str, Any], x_shape, w_shape) -> list[int]:
     n = len(x_shape) - 2
     size = _n(args["output_size"], n)[-n:]
     s, d, p = (_n(args.get(key, default), n) for key, default in (("stride", 1), ("dilation", 1), ("padding", 0)))
@@ -120,13 +116,12 @@ def per_side_crop(geometry) -> SaidAsIs:
 class TinygradSystem(System):
     """tinygrad adapter: Tensor.conv_transpose2d / Tensor.conv2d (n-D despite the names)."""
 
-    id = ID
-    dialect = DIALECT
-    install_hint = INSTALL_HINT
-    requires = ('tinygrad',)
-    env = ENV
-    refusals = REFUSALS
-    capabilities = frozenset({'fallback', 'gradient'})
+    id = "tinygrad"
+    dialect = "torch"
+    install_hint = "pip install '.[tinygrad]'"
+    requires = ("tinygrad",)
+    env = {"DEV": DEVICE}
+    capabilities = frozenset({"fallback", "gradient"})
 
     def version(self) -> str:
         from importlib.metadata import version as dist_version
@@ -138,7 +133,8 @@ class TinygradSystem(System):
         return {"device": device, "tinygrad_device": name, "renderer": type(Device[name].renderer).__name__,
                 "compiler": os.environ.get("CC", "clang") if name.split(":")[0] == "CPU" else None}
 
-    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+    def code(self, op: str, args: Mapping[str, Any], x_shape: tuple[int, ...], w_shape: tuple[int, ...],
+             has_bias: bool) -> str:
         try:
             kwargs = tinygrad_kwargs(op, args, x_shape, w_shape)
         except ValueError as err:
@@ -146,7 +142,8 @@ class TinygradSystem(System):
         positional = ["Tensor(w)"] + (["bias=Tensor(b)"] if has_bias else [])
         return render_call(f"Tensor(x).{_method(op)}", positional, kwargs)
 
-    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    def call(self, op: str, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+             dtype: str, device: str = "cpu") -> np.ndarray:
         from tinygrad import Tensor, dtypes
 
         tdtype = getattr(dtypes, dtype)
@@ -156,7 +153,7 @@ class TinygradSystem(System):
         out = getattr(tensor(x), _method(op))(tensor(w), bias=bias, **kwargs)
         return out.cast(dtypes.float64 if dtype == "float64" else dtypes.float32).numpy().astype(np.float64)
 
-    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+    def input_gradient(self, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
                        device: str = "cpu") -> np.ndarray:
         """d<conv(x, w), cotangent>/dx by tinygrad's autograd (args: torch's Conv arguments)."""
         from tinygrad import Tensor
@@ -166,7 +163,7 @@ class TinygradSystem(System):
         (grad,) = (out * Tensor(np.ascontiguousarray(cotangent, dtype=dtype))).sum().gradient(inp)
         return grad.numpy().astype(np.float64)
 
-    def api_limit(self, op: str, geometry, dtype: str, args: dict) -> str | None:
+    def api_limit(self, op: str, geometry: Any, dtype: str, args: Mapping[str, Any]) -> str | None:
         """What this tinygrad setup cannot run (a limit, not a wrong answer)."""
         if dtype not in _DTYPES:
             return f"tinygrad has no {dtype}"

@@ -8,16 +8,14 @@ runs under no_grad; `output_size=` goes to forward, as the module API has it.
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
 
 from convtx.adapters.contract import System, given, module_available, render_call
 
-ID = "torch"
-DIALECT = "torch"
-INSTALL_HINT = "pip install '.[torch]'"
-ENV: dict[str, str] = {}
 # torch's words for "no kernel for this dtype/device here" (the verdict is `unsupported`)
-REFUSALS = (r"not implemented for '", r"^NotImplementedError")
+REFUSALS: tuple[str, ...] = (r"not implemented for '", r"^NotImplementedError")
 _MODULE_ONLY = ("in_channels", "out_channels", "kernel_size", "output_size")
 
 
@@ -28,13 +26,12 @@ def _class(op: str, ndim: int) -> str:
 class TorchSystem(System):
     """PyTorch adapter: nn.ConvTranspose{1,2,3}d / nn.Conv{1,2,3}d modules with the weight assigned."""
 
-    id = ID
-    dialect = DIALECT
-    install_hint = INSTALL_HINT
-    requires = ('torch',)
-    env = ENV
+    id = "torch"
+    dialect = "torch"
+    install_hint = "pip install '.[torch]'"
+    requires = ("torch",)
     refusals = REFUSALS
-    capabilities = frozenset({'gradient'})
+    capabilities = frozenset({"gradient"})
 
     def version(self) -> str:
         import torch
@@ -47,7 +44,8 @@ class TorchSystem(System):
                 "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
                 "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
 
-    def code(self, op: str, args: dict, x_shape, w_shape, has_bias: bool) -> str:
+    def code(self, op: str, args: Mapping[str, Any], x_shape: tuple[int, ...], w_shape: tuple[int, ...],
+             has_bias: bool) -> str:
         ndim = len(x_shape) - 2
         groups = args.get("groups") or 1
         c_in = x_shape[1]
@@ -60,7 +58,8 @@ class TorchSystem(System):
         forward = "(x)" if args.get("output_size") is None else f"(x, output_size={args['output_size']!r})"
         return f"{module}{forward}  # weight = w{'; bias = b' if has_bias else ''}"
 
-    def call(self, op: str, args: dict, x: np.ndarray, w: np.ndarray, b, dtype: str, device: str = "cpu") -> np.ndarray:
+    def call(self, op: str, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+             dtype: str, device: str = "cpu") -> np.ndarray:
         import torch
         from torch import nn
 
@@ -82,7 +81,7 @@ class TorchSystem(System):
                 out = module(inp)
         return out.detach().to("cpu", torch.float64).numpy()
 
-    def input_gradient(self, args: dict, x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
+    def input_gradient(self, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
                        device: str = "cpu") -> np.ndarray:
         """d<conv(x, w), cotangent>/dx by torch.autograd (args: torch's Conv arguments)."""
         import torch

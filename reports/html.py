@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from convtx.harness.caseformat.casefile import Suite
-from convtx.harness.engine.results import STATUSES, Result, RunResults, write_atomic
+from convtx.harness.core.files import write_atomic
+from convtx.harness.engine.results import STATUSES, Result, RunResults
 from convtx.reports.views import case_view, plain_view
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 import numpy as np
+from numpy.typing import ArrayLike
 
 from convtx.harness import semantics
 from convtx.harness.caseformat.casefile import Entry
@@ -105,7 +106,7 @@ def tensor_view(name: str, arr: np.ndarray, index_of=None, kind: str = "tensor")
     finite = arr[np.isfinite(arr)]
     scale = float(np.max(np.abs(finite))) if finite.size else 0.0
     spatial = arr.shape[2:]
-    slices = []
+    slices: list[Slice] = []
     for n in range(arr.shape[0]):
         for c in range(arr.shape[1]):
             for d in (range(spatial[0]) if len(spatial) == 3 else [None]):
@@ -135,7 +136,7 @@ def full_output_view(entry: Entry) -> TensorView | None:
     from convtx.harness.core import reference
     from convtx.harness.engine.verdict import problem_of
 
-    g = entry.reading.geometry
+    g = entry.understood.geometry
     if g.op != "conv_transpose" or int(np.prod(g.full_size)) * g.batch * g.out_channels > 200_000:
         return None
     p = problem_of(entry)
@@ -157,17 +158,17 @@ def full_output_view(entry: Entry) -> TensorView | None:
     return view
 
 
-def _canonical_output(reading, arr: np.ndarray) -> np.ndarray:
+def _canonical_output(reading: semantics.Reading, arr: ArrayLike) -> np.ndarray:
     return reading.to_canonical_output(np.asarray(arr, dtype=np.float64))
 
 
 def semantics_rows(entry: Entry) -> list[SemanticsRow]:
-    g, case = entry.reading.geometry, entry.case
+    g, case = entry.understood.geometry, entry.case
     rows = []
     for fw in semantics.FRAMEWORKS:
         own = fw == case.framework
-        reading = entry.reading if own else semantics.express(fw, g)
-        if isinstance(reading, semantics.NotExpressibleHere):
+        reading = entry.understood if own else semantics.express(fw, g)
+        if isinstance(reading, semantics.NotExpressible):
             rows.append(SemanticsRow(fw, f"not expressible: {reading.reason}", "", [], False))
             continue
         given = case.args if own else reading.given
@@ -182,8 +183,8 @@ def semantics_rows(entry: Entry) -> list[SemanticsRow]:
 
 def explanations(entry: Entry) -> str:
     """JSON of {case-layout index: explanation text} for every output element (small outputs)."""
-    shape = entry.reading.output_shape()
-    g = entry.reading.geometry
+    reading = entry.understood
+    shape, g = reading.output_shape(), reading.geometry
     per_element = g.in_channels // g.groups * int(np.prod(g.kernel))
     if g.op == "conv_transpose":
         per_element = max(1, per_element // int(np.prod([a.stride for a in g.axes])))
@@ -207,12 +208,12 @@ def index_mapper(reading):
 
 def output_views(entry: Entry, results: dict[str, Result]) -> list[TensorView]:
     """Expected (or the reference's output), then each output that differs, with its diff map."""
-    reading, case = entry.reading, entry.case
+    reading, case = entry.understood, entry.case
     index_of = index_mapper(reading)
     views = []
     expected = None
     if case.expected.kind == "tensor":
-        expected = _canonical_output(reading, case.expected.tensor.materialize("float64"))
+        expected = _canonical_output(reading, case.expected.spec.materialize("float64"))
         views.append(tensor_view("expected output", expected, index_of, "output"))
     elif results.get("numpy") is not None and results["numpy"].output is not None:
         ref = _canonical_output(reading, results["numpy"].output)

@@ -133,7 +133,7 @@ def _window(data: np.ndarray, starts, steps, lengths) -> np.ndarray:
             return out
         src.append(slice(st + first * sp, st + (last - 1) * sp + 1, sp))
         dst.append(slice(first, last))
-    out[(slice(None), slice(None), *dst)] = data[(slice(None), slice(None), *src)]
+    out[(slice(None), slice(None)) + tuple(dst)] = data[(slice(None), slice(None)) + tuple(src)]
     return out
 
 
@@ -174,7 +174,7 @@ def _search(problem: Problem, a: np.ndarray, fw: str, tol, stats: dict) -> Diagn
 
 def _axis_candidates(op: str, i: int, k: int, axis: Axis, n: int) -> list[tuple[int, int]]:
     """(lo', hi') near (lo, hi) giving output length n, one per lo' (for conv_transpose lo' + hi' = L - n)."""
-    s, found = axis.stride, {}
+    s, found = axis.stride, dict[int, int]()
     for lo in range(axis.lo - s - 2, axis.lo + s + 3):
         for hi in range(axis.hi - s - 2, axis.hi + s + 3):
             if output_length(op, i, k, replace(axis, lo=lo, hi=hi)) == n:

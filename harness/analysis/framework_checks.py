@@ -16,6 +16,7 @@ from convtx.adapters.contract import System
 from convtx.harness.analysis.checks import (SAMPLES, CheckResult, as_json, pair, reference_checks, sample_data,
                                             shape_geometry, shape_table)
 from convtx.harness.core import reference
+from convtx.harness.core.problem import Geometry
 from convtx.harness.engine import knownbugs
 from convtx.harness.engine.plan import say
 from convtx.harness.engine.verdict import refusal_of
@@ -34,7 +35,7 @@ class Ran:
     output: np.ndarray | None
     why: tuple[str, str] | None
     dtype: str | None
-    geometry: object
+    geometry: Geometry | None
     args: dict
 
 

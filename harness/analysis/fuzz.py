@@ -21,15 +21,15 @@ import os
 import re
 import time
 from dataclasses import dataclass
-
-import yaml
+from typing import Any, Iterator
 
 from convtx.harness.analysis import fuzzgen
-from convtx.harness.caseformat.casefile import Suite
-from convtx.harness.engine.results import FAILING, Result
+from convtx.harness.caseformat.casefile import Entry, Suite
+from convtx.harness.engine.results import FAILING, Result, RunResults
 from convtx.harness.engine.cell import run_cell
-from convtx.harness.engine.runner import RunOptions, run_suite
+from convtx.harness.engine.runner import Progress, RunOptions, run_suite
 from convtx.harness.engine.workers import Executor, executor_for
+from convtx.harness.caseformat.writer import plain_numbers, write_validated
 
 
 @dataclass
@@ -68,7 +68,7 @@ def signature(result: Result) -> str:
     return f"{result.status}: {' '.join(text.split())[:110]}"
 
 
-def _failures(run) -> dict[tuple[str, str], list[Result]]:
+def _failures(run: RunResults) -> dict[tuple[str, str], list[Result]]:
     groups: dict[tuple[str, str], list[Result]] = {}
     for r in run.results:
         if r.status in FAILING:
@@ -85,7 +85,13 @@ def _still_fails(worker: Executor, config: fuzzgen.Config, framework: str, sig: 
     return result if result.status in FAILING and signature(result) == sig else None
 
 
-def _smaller(c: fuzzgen.Config):
+def _with(c: fuzzgen.Config, name: str, value: int | bool | tuple[int, ...]) -> fuzzgen.Config:
+    """c with its field `name` set to `value` (one shrinking step)."""
+    change: dict[str, Any] = {name: value}
+    return dataclasses.replace(c, **change)
+
+
+def smaller_configs(c: fuzzgen.Config) -> Iterator[fuzzgen.Config]:
     """Candidate configurations one step simpler than c (most effective first)."""
     n = c.ndim
     if n > 1:
@@ -95,18 +101,18 @@ def _smaller(c: fuzzgen.Config):
                                       dilation=drop(c.dilation), pads=drop(c.pads[:n]) + drop(c.pads[n:]))
     for name, low in (("batch", 1), ("groups", 1), ("cin_g", 1), ("cout_g", 1)):
         if getattr(c, name) > low:
-            yield dataclasses.replace(c, **{name: low})
-            yield dataclasses.replace(c, **{name: getattr(c, name) - 1})
+            yield _with(c, name, low)
+            yield _with(c, name, getattr(c, name) - 1)
     if c.bias:
         yield dataclasses.replace(c, bias=False)
     for name, low in (("size", 1), ("kernel", 1), ("stride", 1), ("dilation", 1), ("pads", 0)):
         values = getattr(c, name)
         for a, v in enumerate(values):
             if v > low:
-                yield dataclasses.replace(c, **{name: values[:a] + (v - 1,) + values[a + 1:]})
+                yield _with(c, name, values[:a] + (v - 1,) + values[a + 1:])
     for name in ("mode", "flags"):
         if getattr(c, name) > 0:
-            yield dataclasses.replace(c, **{name: getattr(c, name) - 1})
+            yield _with(c, name, getattr(c, name) - 1)
 
 
 def shrink(worker: Executor, finding: Finding, opts: RunOptions, budget: float = 30.0) -> None:
@@ -116,7 +122,7 @@ def shrink(worker: Executor, finding: Finding, opts: RunOptions, budget: float =
     improved = True
     while improved and time.time() < deadline:
         improved = False
-        for candidate in _smaller(best):
+        for candidate in smaller_configs(best):
             if time.time() > deadline:
                 break
             result = _still_fails(worker, candidate, finding.framework, finding.signature, opts)
@@ -129,10 +135,10 @@ def shrink(worker: Executor, finding: Finding, opts: RunOptions, budget: float =
 def case_yaml(finding: Finding, index: int) -> tuple[str, dict]:
     """The shrunk configuration as a case in the project's format."""
     c = finding.shrunk or finding.config
-    entry = fuzzgen.to_entry(c, index)
+    entry = _entry_of(c, index)
     r = finding.shrunk_result or finding.result
     case_id = f"found-{finding.framework}-{c.seed}"
-    expected = entry.case.expected.tensor.values
+    expected = entry.case.expected.spec.materialize("float64")
     data = {
         "id": case_id,
         "title": f"fuzz: {finding.framework} {r.status} on a {entry.case.framework} {c.op} call",
@@ -142,7 +148,7 @@ def case_yaml(finding: Finding, index: int) -> tuple[str, dict]:
         "input": entry.case.input.to_yaml(),
         "weight": entry.case.weight.to_yaml(),
         **({"bias": entry.case.bias.to_yaml()} if entry.case.bias is not None else {}),
-        "expected": [_plain(v) for v in expected.tolist()],
+        "expected": plain_numbers(expected),
         "dtype": c.dtype,
         "tolerance": {"rtol": float(entry.case.tol.rtol), "atol": float(entry.case.tol.atol)},
         "notes": (f"Found by convtx fuzz (seed of this configuration: {c.seed}) and shrunk. {finding.framework} "
@@ -155,25 +161,24 @@ def case_yaml(finding: Finding, index: int) -> tuple[str, dict]:
     return case_id, data
 
 
-def _plain(value):
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return float(value)
+def _entry_of(c: fuzzgen.Config, index: int) -> Entry:
+    """The case of a configuration that ran (and failed): it is a valid call."""
+    entry = fuzzgen.to_entry(c, index)
+    if entry is None:
+        raise ValueError(f"fuzz configuration {c.seed} is not a valid call")
+    return entry
 
 
 def write_case(finding: Finding, folder: str, index: int) -> str:
     """Write the shrunk case, validated first by the code `convtx validate` runs (raises CaseError)."""
-    from convtx.harness.caseformat.casefile import validate_text
-    from convtx.harness.engine.results import write_atomic
     case_id, data = case_yaml(finding, index)
     path = os.path.join(folder, f"{case_id}.yaml")
-    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=110)
-    validate_text(path, text)
-    write_atomic(path, text)
+    write_validated(path, data)
     return path
 
 
-def fuzz(n: int, seed: int, frameworks: list[str], progress=None, opts: RunOptions | None = None) -> tuple[list, object, float]:
+def fuzz(n: int, seed: int, frameworks: list[str], progress: Progress | None = None,
+         opts: RunOptions | None = None) -> tuple[list[tuple[fuzzgen.Config, Entry]], RunResults, float]:
     """Generate and run (known bugs applied); returns (configs with entries, run results, seconds running)."""
     generated = fuzzgen.generate(n, seed)
     suite = Suite(entries=[e for _, e in generated])
@@ -182,9 +187,9 @@ def fuzz(n: int, seed: int, frameworks: list[str], progress=None, opts: RunOptio
     return generated, run, time.perf_counter() - start
 
 
-def findings_of(generated, run) -> list[Finding]:
+def findings_of(generated: list[tuple[fuzzgen.Config, Entry]], run: RunResults) -> list[Finding]:
     configs = {e.case.id: c for c, e in generated}
-    out = []
+    out: list[Finding] = []
     for (fw, sig), results in sorted(_failures(run).items()):
         first = results[0]
         out.append(Finding(fw, sig, len(results), configs[first.case], first))
@@ -240,7 +245,7 @@ def run(args) -> int:
                 continue
             print(f"    shrunk to {f.path}: {r.diagnosis or r.note}")
     if args.json:
-        from convtx.harness.engine.results import write_atomic
+        from convtx.harness.core.files import write_atomic
         write_atomic(args.json, json.dumps({
             "seed": args.seed, "n": len(generated), "seconds": seconds, "frameworks": result.frameworks,
             "counts": counts, "configurations_per_second": len(generated) / seconds,

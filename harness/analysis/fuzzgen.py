@@ -4,7 +4,7 @@ A `Config` is a small record of integers (sizes, channels, strides, ...) plus a 
 few dialect-specific padding parameters; `spell(config)` turns it into that dialect's arguments
 (its `Dialect.fuzz_args`) and tensor shapes, and `to_entry` into a case the runner can run.
 Drawing crops through the dialects' own spellings covers exactly what each framework can say;
-every dialect that implements `fuzz_args` is drawn (`DIALECTS`).  Everything is an integer so that
+every dialect that declares itself `fuzzable` is drawn (`drawn_dialects`).  Everything is an integer so that
 the shrinker can make a failing configuration smaller one step at a time.
 """
 
@@ -22,7 +22,11 @@ from convtx.harness.core.errors import InvalidArguments
 from convtx.harness.semantics.common import ArgError, FuzzDraw, canonical_weight_roles, channels_first
 from convtx.harness.core.tensors import TensorSpec, machine_eps
 
-DIALECTS = tuple(name for name, dialect in semantics.DIALECTS.items() if dialect.fuzzable)  # drawn, in this order
+
+
+def drawn_dialects() -> tuple[str, ...]:
+    """The dialects the fuzzer spells calls in, in registry order (registered ones included)."""
+    return tuple(name for name, dialect in semantics.DIALECTS.items() if dialect.fuzzable)
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Config(FuzzDraw):
 def draw(rng: np.random.Generator, seed: int) -> Config:
     """One random configuration (not yet checked for validity)."""
     ndim = int(rng.choice([1, 2, 3], p=[0.4, 0.5, 0.1]))
-    dialect = str(rng.choice(DIALECTS))
+    dialect = str(rng.choice(drawn_dialects()))
     op = "conv" if rng.random() < 0.12 else "conv_transpose"
     groups = int(rng.choice([1, 1, 1, 2, 3])) if semantics.DIALECTS[dialect].fuzz_groups else 1
     top = 6 if ndim < 3 else 4
@@ -79,14 +83,14 @@ def tolerance(g, dtype: str) -> Tolerance:
 def _respelled(c: Config, reading):
     """The same call said in another dialect (its first candidate arguments), or None."""
     other = semantics.express(c.respell, reading.geometry)
-    if isinstance(other, semantics.NotExpressibleHere):
+    if isinstance(other, semantics.NotExpressible):
         return None
     return dict(other.given), other.input_shape(), other.weight_shape(), other
 
 
 def to_entry(c: Config, index: int) -> Entry | None:
     """The configuration as a runnable case (expected output from the reference), or None if invalid."""
-    from convtx.adapters import numpy_ref
+    from convtx.harness.core import reference
     from convtx.harness.engine.verdict import problem_of
 
     try:
@@ -108,7 +112,7 @@ def to_entry(c: Config, index: int) -> Entry | None:
                 expected=Expected("pending"), bias=bias, dtype=c.dtype, tolerance=tolerance(reading.geometry, c.dtype),
                 path="<fuzz>")
     entry = Entry(case, reading)
-    expected = reading.from_canonical_output(numpy_ref.compute(problem_of(entry)))
+    expected = reading.from_canonical_output(reference.compute(problem_of(entry)))
     spec = TensorSpec(expected.shape, "values", np.ascontiguousarray(expected))
     return Entry(dataclasses.replace(case, expected=Expected("tensor", tensor=spec)), reading)
 
@@ -118,7 +122,7 @@ def family(base: Config) -> list[Config]:
 
     One meaning spelled every way checks every dialect's reading against its real framework, and
     the translated calls repeat shapes, so jax compiles once per family instead of once per call."""
-    others = [d for d in DIALECTS if d != base.dialect]
+    others = [d for d in drawn_dialects() if d != base.dialect]
     return [base] + [dataclasses.replace(base, respell=d, seed=base.seed + 7 * (k + 1)) for k, d in enumerate(others)]
 
 

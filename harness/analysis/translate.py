@@ -95,7 +95,7 @@ def rows_for(reading: semantics.Reading, source: str, src_args: dict) -> list[Ro
         adapter = load(speaker(name) or name)
         target = semantics.express(name, g) if name != source else reading
         naive = "" if name == source else naive_port(source, src_args, reading, name).note
-        if isinstance(target, semantics.NotExpressibleHere):
+        if isinstance(target, semantics.NotExpressible):
             rows.append(Row(name, False, "", "", list(g.out_size), [list(c) for c in g.crops], target.reason, naive))
             continue
         args = dict(target.given) if name != source else dict(src_args)

@@ -42,6 +42,19 @@ class Expected:
     shape: tuple[int, ...] | None = None
     reason: str | None = None
 
+    @property
+    def spec(self) -> TensorSpec:
+        """The expected tensor (kind 'tensor'); an error for the other kinds, which have none."""
+        if self.tensor is None:
+            raise ValueError(f"an expected output of kind {self.kind!r} has no values")
+        return self.tensor
+
+    def output_shape(self) -> tuple[int, ...] | None:
+        """The shape the case expects (kinds 'tensor' and 'shape'); None for 'invalid' and 'pending'."""
+        if self.tensor is not None:
+            return tuple(self.tensor.shape)
+        return tuple(self.shape) if self.shape is not None else None
+
 
 @dataclass(frozen=True)
 class Source:

@@ -31,6 +31,13 @@ class Entry:
     reading: semantics.Reading | None
     refusal: InvalidArguments | None = None
 
+    @property
+    def understood(self) -> semantics.Reading:
+        """The reading of a case its framework accepts; an error for a case declared (and found) invalid."""
+        if self.reading is None:
+            raise ValueError(f"case {self.case.id!r} is declared invalid: it has no reading")
+        return self.reading
+
 
 @dataclass
 class Suite:
@@ -105,10 +112,13 @@ def validate_text(path: str, text: str) -> list[Entry]:
     return [validate(item, mark) for item, mark in zip(items, marks)]
 
 
+_KINDS: dict[type, str] = {SDict: "a mapping", SList: "a list"}
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "an empty document"
-    return {SDict: "a mapping", SList: "a list"}.get(type(value), f"the scalar {value!r}")
+    return _KINDS.get(type(value), f"the scalar {value!r}")
 
 
 def validate(data: Any, mark: Mark, *, pending_expected: bool = False) -> Entry:
@@ -283,11 +293,10 @@ def _understand(case: Case) -> Entry:
         raise CaseError(case.mark_of("expected"), f"declares the call invalid, but {case.framework} accepts "
                         f"it (output shape {list(reading.output_shape())})", case_id=case.id,
                         field="expected.invalid")
-    expected_shape = (case.expected.shape if case.expected.kind == "shape"
-                      else case.expected.tensor.shape)
+    expected_shape = case.expected.output_shape()
     actual = reading.output_shape()
-    if tuple(expected_shape) != actual:
-        raise CaseError(case.mark_of("expected"), f"shape={tuple(expected_shape)}, but the arguments "
+    if expected_shape != actual:
+        raise CaseError(case.mark_of("expected"), f"shape={expected_shape}, but the arguments "
                         f"give {actual} [{case.framework} {reading.geometry.describe()}]",
                         case_id=case.id, field="expected")
     return Entry(case, reading)

@@ -141,13 +141,13 @@ class TensorReader:
                 flat.append(number(item, value.raw[i], value.marks[i], f"{where}[{i}]",
                                    allow_nonfinite=self.allow_nonfinite))
             return (len(value),)
-        first = None
+        first: tuple[int, ...] = ()  # the shape of item 0
         for i, item in enumerate(value):
             if not isinstance(item, SList):
                 raise CaseError(value.marks[i], f"ragged nested list: a number where a list of shape "
-                                f"{list(first or ())} belongs", field=f"{where}[{i}]")
+                                f"{list(first)} belongs", field=f"{where}[{i}]")
             sub = self._walk(item, value.marks[i], field, flat, index + [i])
-            if first is None:
+            if i == 0:
                 first = sub
             elif sub != first:
                 raise CaseError(value.marks[i], f"ragged nested list: item {i} has shape {list(sub)} but "

@@ -16,6 +16,7 @@ targets are met (the table says which); 2 for bad usage.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import platform
@@ -81,20 +82,21 @@ def collect(quick: bool = False, layers=None, progress=None) -> list[Figure]:
 
 def timed(cmd: list[str], env: dict | None = None, cwd: str | None = None, capture: bool = False):
     """(wall seconds, exit code, peak RSS in KiB of the largest process in its tree, stdout)."""
-    out = tempfile.TemporaryFile() if capture else subprocess.DEVNULL
+    out = tempfile.TemporaryFile() if capture else None
     try:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL if out is None else out, stderr=subprocess.DEVNULL,
+                                env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)  # its own rusage: the max over the child and its waited children
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         text = ""
-        if capture:
+        if out is not None:
             out.seek(0)
             text = out.read().decode("utf-8", "replace")
         return wall, proc.returncode, usage.ru_maxrss, text
     finally:
-        if capture:
+        if out is not None:
             out.close()
 
 
@@ -145,7 +147,7 @@ def whole_run_figures(cases: str = "cases") -> list[Figure]:
     measured = {fw: t for fw, t in imports.items() if t is not None}
     missing = sorted(set(imports) - set(measured))
     if measured:
-        slowest = max(measured, key=measured.get)
+        slowest = max(measured, key=lambda fw: measured[fw])
         detail = (f"run {wall:.1f} s (exit {code}) / import {slowest} {measured[slowest]:.2f} s; imports: "
                   + ", ".join(f"{fw} {t:.2f} s" for fw, t in measured.items())
                   + (f"; not installed: {', '.join(missing)}" if missing else ""))
@@ -192,10 +194,10 @@ def _cpu_model() -> str:
 
 def blas_text() -> str:
     """Which BLAS numpy runs, and its kernel (threadpoolctl when installed, else OpenBLAS asked directly)."""
-    try:
-        from threadpoolctl import threadpool_info
+    try:  # an optional module (no dependency of convtx's), looked up at run time
+        threadpoolctl = importlib.import_module("threadpoolctl")
         return "; ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture', '')} "
-                         f"threads={i.get('num_threads')}" for i in threadpool_info())
+                         f"threads={i.get('num_threads')}" for i in threadpoolctl.threadpool_info())
     except ImportError:
         pass
     import ctypes
@@ -250,7 +252,7 @@ def format_table(figures: list[Figure]) -> str:
 
 
 def write_figures(path: str, figures: list[Figure]) -> None:
-    from convtx.harness.engine.results import write_atomic
+    from convtx.harness.core.files import write_atomic
     write_atomic(path, json.dumps([f.to_json() for f in figures], indent=1) + "\n")
 
 

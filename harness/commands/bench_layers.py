@@ -15,7 +15,7 @@ import gc
 import statistics
 import time
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -158,7 +158,7 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> bool:
     return a.shape == b.shape and float(np.max(np.abs(a - b), initial=0.0)) <= rtol * max(1.0, float(np.max(np.abs(b))))
 
 
-def _torch_call(g: Geometry, x: np.ndarray, w: np.ndarray) -> Callable[[], object]:
+def _torch_call(g: Geometry, x: np.ndarray, w: np.ndarray) -> Callable[[], Any]:  # () -> torch.Tensor
     import torch
     import torch.nn.functional as F
 
@@ -184,19 +184,21 @@ def time_layer(layer: Layer, rounds: int, max_wait: float = 1.0) -> list[Figure]
     x32, w32 = random_tensors(g)
     x64, w64 = x32.astype(np.float64), w32.astype(np.float64)
     base = f"{layer.name}: "
-    contestants = {"ref64": lambda: reference.conv_transpose(x64, w64, None, g),
-                   "ref32": lambda: reference.conv_transpose(x32, w32, None, g, accumulate=np.float32)}
-    ref = contestants["ref64"]()
-    if not _close(contestants["ref32"](), ref, 1e-4):
+    contestants: dict[str, Callable[[], object]] = {
+        "ref64": lambda: reference.conv_transpose(x64, w64, None, g),
+        "ref32": lambda: reference.conv_transpose(x32, w32, None, g, accumulate=np.float32)}
+    ref = reference.conv_transpose(x64, w64, None, g)
+    if not _close(reference.conv_transpose(x32, w32, None, g, accumulate=np.float32), ref, 1e-4):
         raise AssertionError(f"{layer.name}: reference float32 differs from float64")
     try:
-        contestants["torch"] = _torch_call(g, x32, w32)
+        torch_call = _torch_call(g, x32, w32)
     except ImportError:
         why = "not measured: torch not installed"
         return [Figure(base + "reference f64 / torch f32", None, TARGET_F64, detail=why),
                 Figure(base + "reference f32 / torch f32", None, TARGET_F32, detail=why)]
-    if not _close(contestants["torch"]().numpy().astype(np.float64), ref, 1e-4):
+    if not _close(torch_call().numpy().astype(np.float64), ref, 1e-4):
         raise AssertionError(f"{layer.name}: torch and the reference disagree")
+    contestants["torch"] = torch_call
     med, busy = interleaved(contestants, rounds, max_wait)
     quiet = f"; CPUs up to {busy:.0%} busy before a sample" if busy > 0.1 else ""
     note = f"; {layer.note}" if layer.note else ""

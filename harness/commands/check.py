@@ -8,7 +8,7 @@ from convtx.harness.analysis.checks import as_json
 from convtx.harness.analysis.framework_checks import all_checks
 from convtx.harness.commands.options import add_known_bugs_option, add_systems_option, selected_systems
 from convtx.harness.engine import knownbugs
-from convtx.harness.engine.results import write_atomic
+from convtx.harness.core.files import write_atomic
 
 
 def add_parser(sub) -> None:

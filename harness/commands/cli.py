@@ -77,16 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args.extra = extra
     try:
         return COMMANDS[args.command](args)
-    except UsageError as err:
-        print(f"convtx {args.command}: {err}", file=sys.stderr)
-        return EXIT_INPUT
-    except ConvtxError as err:
-        print(f"convtx {args.command}: {err}", file=sys.stderr)
-        return EXIT_INPUT
-    except Exception as err:
-        from convtx.harness.semantics.common import ArgError
-        if not isinstance(err, ArgError):
-            raise
+    except ConvtxError as err:  # bad input or usage (a case file, an argument, a known-bug file): one line
         print(f"convtx {args.command}: {err}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

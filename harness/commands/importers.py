@@ -12,10 +12,9 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import yaml
 
 from convtx.harness.core.errors import UsageError
-from convtx.harness.engine.results import write_atomic
+from convtx.harness.caseformat.writer import plain_numbers, write_validated
 
 
 def _captured_cases() -> list[tuple[str, str, object, list, list]]:
@@ -54,8 +53,7 @@ def _attributes(node) -> dict:
 
 
 def _plain(arr: np.ndarray):
-    values = [int(v) if float(v).is_integer() else float(v) for v in np.asarray(arr, dtype=np.float64).ravel()]
-    return {"shape": list(arr.shape), "values": values}
+    return {"shape": list(arr.shape), "values": plain_numbers(np.ravel(arr))}
 
 
 def onnx_cases() -> list[dict]:
@@ -96,7 +94,7 @@ def run(args) -> int:
     os.makedirs(args.out, exist_ok=True)
     for case in cases:
         path = os.path.join(args.out, f"{case['id']}.yaml")
-        write_atomic(path, yaml.safe_dump(case, sort_keys=False, default_flow_style=None, width=110))
+        write_validated(path, case)
         print(f"wrote {path}")
     print(f"{len(cases)} case(s) imported from ONNX")
     return 0

@@ -19,6 +19,7 @@ from convtx.harness import semantics
 from convtx.harness.caseformat.casefile import validate
 from convtx.harness.core.errors import CaseError, UsageError
 from convtx.harness.caseformat.yamlsrc import load_yaml
+from convtx.harness.caseformat.writer import dump, plain_numbers, write_validated
 
 
 def add_parser(sub) -> None:
@@ -76,15 +77,6 @@ def _case_data(args) -> dict:
     return data
 
 
-def _dump(data: dict) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100, allow_unicode=True)
-
-
-def _plain_numbers(arr: np.ndarray):
-    flat = [int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v) for v in arr.ravel()]
-    return np.array(flat, dtype=object).reshape(arr.shape).tolist()
-
-
 def compute_expected(entry, system: str) -> np.ndarray:
     from convtx.harness.core.tensors import round_to_dtype
     from convtx.harness.engine.cell import compute_with
@@ -96,7 +88,7 @@ def compute_expected(entry, system: str) -> np.ndarray:
 def run(args) -> int:
     data = _case_data(args)
     path = args.out or os.path.join("cases", "user", f"{args.id}.yaml")
-    draft = load_yaml(path, _dump(data))
+    draft = load_yaml(path, dump(data))
     try:
         entry = validate(draft, draft.mark, pending_expected=True)
     except CaseError as err:
@@ -107,17 +99,16 @@ def run(args) -> int:
         print(f"convtx new: {args.framework} refuses this call: {entry.refusal}", file=sys.stderr)
         return 2
     if args.shape_only:
-        data["expected"] = {"shape": list(entry.reading.output_shape())}
+        data["expected"] = {"shape": list(entry.understood.output_shape())}
     else:
-        data["expected"] = _plain_numbers(compute_expected(entry, args.compute_with))
+        data["expected"] = plain_numbers(compute_expected(entry, args.compute_with))
         data.setdefault("notes", f"expected computed by convtx new with {args.compute_with}")
-    text = _dump(data)
+    text = dump(data)
     print(f"# {path}\n{text}", end="")
     if args.dry_run:
         return 0
     if os.path.exists(path) and not args.force:
         raise UsageError(f"{path} exists (use --force to overwrite, or --out another file)")
-    from convtx.harness.engine.results import write_atomic
-    write_atomic(path, text)
+    write_validated(path, data)
     print(f"wrote {path}")
     return 0

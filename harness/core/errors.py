@@ -53,13 +53,21 @@ class CaseError(ConvtxError):
                          field=self.field)
 
 
-class InvalidArguments(ConvtxError):
-    """The arguments describe a call its framework rejects (or one with no output at all)."""
+class ArgumentProblem(ConvtxError):
+    """Something wrong with one argument of a call: `field` (e.g. `args.padding`) and what."""
 
     def __init__(self, field: str, message: str):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class ArgError(ArgumentProblem):
+    """An argument that is malformed, unknown or missing: a case-file error."""
+
+
+class InvalidArguments(ArgumentProblem):
+    """The arguments describe a call its framework rejects (or one with no output at all): a verdict."""
 
 
 class UsageError(ConvtxError):

@@ -77,7 +77,7 @@ class _AxisPlan:
     windows: tuple  # per tap: (input slice, output slice) it reaches, or None (scatter strategy)
 
 
-def _axis_plan(i: int, k: int, s: int, d: int, lo: int, hi: int) -> _AxisPlan:
+def axis_plan(i: int, k: int, s: int, d: int, lo: int, hi: int) -> _AxisPlan:
     out = (i - 1) * s + d * (k - 1) + 1 - lo - hi
     phases = []
     for o0 in range(min(s, max(out, 0))):
@@ -118,7 +118,7 @@ def _covers_input(combo, plans, in_size) -> bool:
 
 def conv_transpose_cropped(x, w, g: Geometry, crops, accumulate=np.float64, strategy: str | None = None):
     """The output with crop (lo, hi) per axis (N, C_out, *out), computed without its full canvas."""
-    plans = [_axis_plan(i, k, a.stride, a.dilation, lo, hi)
+    plans = [axis_plan(i, k, a.stride, a.dilation, lo, hi)
              for i, k, a, (lo, hi) in zip(g.in_size, g.kernel, g.axes, crops)]
     out_size = tuple(p.out for p in plans)
     if min(out_size) <= 0 or g.batch == 0:
@@ -162,8 +162,8 @@ def _gather(x, w, g: Geometry, plans, acc, channels_last: bool) -> np.ndarray:
             continue
         index = [int(np.ravel_multi_index(tuple(t for t, _ in tap), g.kernel)) for tap in taps]
         wp = np.ascontiguousarray(np.moveaxis(wt[index], 0, 1)).reshape(groups, len(taps) * cin_g, cout_g)
-        shifts = [tuple(c + p.pad[0] for (_, c), p in zip(tap, plans)) for tap in taps]
-        jobs.append((o_slices, q, wp, None if direct_ else shifts))
+        offsets = [tuple(c + p.pad[0] for (_, c), p in zip(tap, plans)) for tap in taps]
+        jobs.append((o_slices, q, wp, None if direct_ else offsets))
     if not jobs:
         return out
     per_image = g.in_channels * max([len(j[3]) * int(np.prod(j[1])) for j in jobs if j[3] is not None], default=0)
@@ -252,7 +252,7 @@ def crop(full: np.ndarray, crops: tuple[tuple[int, int], ...]) -> np.ndarray:
             return out
         src.append(slice(start, stop))
         dst.append(slice(start - lo, stop - lo))
-    out[(slice(None), slice(None), *dst)] = full[(slice(None), slice(None), *src)]
+    out[_sl(None, None, *dst)] = full[_sl(None, None, *src)]
     return out
 
 
@@ -275,9 +275,9 @@ def conv(x, w, b, g: Geometry, accumulate=np.float64) -> np.ndarray:
     for tap in _taps(g.kernel):
         window = tuple(slice(t * a.dilation, t * a.dilation + (o - 1) * a.stride + 1, a.stride)
                        for t, a, o in zip(tap, g.axes, out_size))
-        patch = xg[(slice(None), slice(None), slice(None), *window)]  # (G, N, cin_g, *O)
+        patch = xg[_sl(None, None, None, *window)]  # (G, N, cin_g, *O)
         patch = patch.swapaxes(1, 2).reshape(groups, cin_g, n * npix)
-        taps = wg[(slice(None), slice(None), slice(None), *tap)]  # (G, cout_g, cin_g)
+        taps = wg[_sl(None, None, None, *tap)]  # (G, cout_g, cin_g)
         out += np.matmul(taps, patch).reshape(groups, cout_g, n, *out_size)
     out = np.moveaxis(out, 2, 0).reshape(n, g.out_channels, *out_size)
     return _add_bias(out, b)
@@ -288,4 +288,4 @@ def _pad_input(x: np.ndarray, g: Geometry) -> np.ndarray:
     widths = [(0, 0), (0, 0)] + [(max(a.lo, 0), max(a.hi, 0)) for a in g.axes]
     xp = np.pad(x, widths) if any(w != (0, 0) for w in widths) else x
     cut = tuple(slice(max(-a.lo, 0), xp.shape[2 + j] - max(-a.hi, 0)) for j, a in enumerate(g.axes))
-    return xp[(slice(None), slice(None), *cut)]
+    return xp[_sl(None, None, *cut)]

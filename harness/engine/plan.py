@@ -65,7 +65,7 @@ def say(system: System, geometry: Geometry) -> Said | str:
     if system.dialect == CANONICAL:
         return CanonicalCall(geometry)
     reading = semantics.express(system.dialect, geometry)
-    if not isinstance(reading, semantics.NotExpressibleHere):
+    if not isinstance(reading, semantics.NotExpressible):
         return reading
     other = system.fallback(geometry)
     return other if other is not None else reading.reason
@@ -98,7 +98,7 @@ def _literal(entry: Entry, system: System, mode: str) -> Task:
 
 
 def _translated(entry: Entry, system: System) -> Task | NoCall:
-    said = say(system, entry.reading.geometry)
+    said = say(system, entry.understood.geometry)
     if isinstance(said, str):
         return NoCall("not_expressible", said)
     problem = problem_of(entry)

@@ -9,10 +9,10 @@ leaves half a file behind.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from convtx.harness.core.files import write_atomic
 
 STATUSES = ("pass", "mismatch", "shape_mismatch", "not_expressible", "unsupported", "invalid", "error",
             "timeout", "skipped", "xfail")
@@ -72,22 +72,6 @@ class RunResults:
         return [r for r in self.results if r.status in FAILING]
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write text to path via a temporary file in the same folder and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".convtx-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_json(path: str, run: RunResults) -> None:

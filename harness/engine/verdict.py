@@ -25,8 +25,7 @@ if TYPE_CHECKING:
 
 
 def problem_of(entry: Entry) -> Problem:
-    reading = entry.reading
-    assert reading is not None, "a refused case has no problem"
+    reading = entry.understood  # a refused case has no problem
     x, w, b = entry.case.tensors()
     return Problem(reading.geometry, np.ascontiguousarray(reading.to_canonical_input(x)),
                    reading.to_canonical_weight(w), b, entry.case.dtype)
@@ -34,7 +33,7 @@ def problem_of(entry: Entry) -> Problem:
 
 def expected_values(entry: Entry) -> np.ndarray | None:
     exp = entry.case.expected
-    return exp.tensor.materialize("float64") if exp.kind == "tensor" else None
+    return exp.spec.materialize("float64") if exp.kind == "tensor" else None
 
 
 def refusal_of(system: System, message: str) -> str | None:
@@ -42,31 +41,36 @@ def refusal_of(system: System, message: str) -> str | None:
     return next((p for p in system.refusals if re.search(p, message)), None)
 
 
+def _called(entry: Entry, task: "Task", status: str, note: str, shape: list[int] | None = None) -> Result:
+    """A verdict on `task`'s call that carries no output: the call and its weight conversion, a note."""
+    return Result(entry.case.id, task.system, status, shape=shape, note=note, call=task.code,
+                  weight_conversion=task.weight_conversion)
+
+
 def conclude(entry: Entry, task: "Task", reply: "Reply", system: System) -> Result:
     """The verdict for one reply of a system to a planned call."""
     case, fw = entry.case, task.system
-    base = dict(call=task.code, weight_conversion=task.weight_conversion)
     if task.mode == "refusal":
         if reply.kind == "ok":
             shape = list(np.shape(reply.output))
-            return Result(case.id, fw, "mismatch", shape=shape, note=f"the case declares this call invalid "
-                          f"({case.expected.reason}), but {fw} accepted it and returned shape {shape}", **base)
+            return _called(entry, task, "mismatch", f"the case declares this call invalid "
+                           f"({case.expected.reason}), but {fw} accepted it and returned shape {shape}", shape)
         if reply.kind == "err":
-            return Result(case.id, fw, "pass", note=f"refused as the case declares: {reply.message}", **base)
+            return _called(entry, task, "pass", f"refused as the case declares: {reply.message}")
     if reply.kind == "timeout":
-        return Result(case.id, fw, "timeout", note=reply.message, **base)
+        return _called(entry, task, "timeout", reply.message)
     if reply.kind == "err" and refusal_of(system, reply.message):
-        return Result(case.id, fw, "unsupported", note=f"{fw} has no kernel for this call in this build/device "
-                      f"(its own refusal): {reply.message} [{task.code}]", **base)
+        return _called(entry, task, "unsupported", f"{fw} has no kernel for this call in this build/device "
+                       f"(its own refusal): {reply.message} [{task.code}]")
     if reply.kind in ("err", "died") or task.said is None:
-        return Result(case.id, fw, "error", note=f"{reply.message} [{task.code}]", **base)
+        return _called(entry, task, "error", f"{reply.message} [{task.code}]")
     canonical = task.said.to_canonical_output(reply.output)
     return judge(entry, fw, canonical, task.code, task.weight_conversion)
 
 
 def judge(entry: Entry, framework: str, output: np.ndarray, code: str, weight_conversion: str) -> Result:
     """The verdict for one canonical output of one system on one case."""
-    case, reading = entry.case, entry.reading
+    case, reading = entry.case, entry.understood
     out = reading.from_canonical_output(output)
     expected_shape = reading.output_shape()
     values = out.tolist() if out.size <= OUTPUT_VALUES_LIMIT else None
@@ -78,7 +82,7 @@ def judge(entry: Entry, framework: str, output: np.ndarray, code: str, weight_co
         result.status, result.note = (bad.status, bad.message) if bad else ("pass", "shape only "
                                                                              "(the case's values are random)")
     else:
-        cmp = compare_values(out, expected_values(entry), case.tol, call_text)
+        cmp = compare_values(out, case.expected.spec.materialize("float64"), case.tol, call_text)
         result.status, result.max_abs_error, result.note = cmp.status, cmp.max_abs_error, cmp.message
     if result.status != "pass":
         result.diagnosis = diagnosis_of(entry, framework, output)
@@ -92,7 +96,7 @@ def diagnosis_of(entry: Entry, framework: str, output: np.ndarray) -> str:
         problem = problem_of(entry)
         exp = entry.case.expected
         if exp.kind == "tensor":
-            expected = entry.reading.to_canonical_output(exp.tensor.materialize("float64"))
+            expected = entry.understood.to_canonical_output(exp.spec.materialize("float64"))
         else:
             from convtx.harness.core.reference import compute
             expected = compute(problem)
@@ -121,7 +125,7 @@ def _expected_differs(problem, reference, expected, framework: str, dtype: str, 
 
 
 def invalid_results(suite: Suite, frameworks: Iterable[str]) -> list[Result]:
-    out = []
+    out: list[Result] = []
     for err in suite.errors:
         name = err.case_id or (err.mark.path if err.mark else "<input>")
         out.extend(Result(name, fw, "invalid", note=str(err)) for fw in frameworks)

@@ -18,6 +18,8 @@ import signal
 import tempfile
 import traceback
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import numpy as np
@@ -118,8 +120,8 @@ class Worker:
         self.start_timeout = start_timeout
         self.device = device
         self.extra_env = dict(env or {})
-        self.process = None
-        self.conn = None
+        self.process: BaseProcess | None = None
+        self.conn: Connection | None = None
         self.hello: Hello | None = None
         fd, self.log_path = tempfile.mkstemp(prefix=f"convtx-{adapter_id}-", suffix=".log")
         os.close(fd)
@@ -130,9 +132,9 @@ class Worker:
     def start(self) -> Hello:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
-        self.process = ctx.Process(target=worker_main, daemon=True, name=f"convtx-{self.adapter_id}",
-                                   args=(self.system_path, child, self._env(), self.log_path, self.device))
-        self.process.start()
+        self.process = process = ctx.Process(target=worker_main, daemon=True, name=f"convtx-{self.adapter_id}",
+                                             args=(self.system_path, child, self._env(), self.log_path, self.device))
+        process.start()
         child.close()
         self.conn = parent
         if not parent.poll(self.start_timeout):
@@ -164,22 +166,29 @@ class Worker:
             hello = self.start()
             if not hello.available:
                 return Reply("died", message=hello.error or "worker unavailable")
+        conn = self.conn
+        if conn is None:  # killed (from another thread) since it started
+            return self._died()
         try:
-            self.conn.send(message)
-            if not self.conn.poll(self.timeout):
+            conn.send(message)
+            if not conn.poll(self.timeout):
                 self.kill()
                 return Reply("timeout", message=f"no answer within {self.timeout:g} s; the worker was "
                                                 "killed and will be restarted")
-            kind, payload = self.conn.recv()
+            kind, payload = conn.recv()
         except (EOFError, OSError, BrokenPipeError, AttributeError):
-            process = self.process
-            if process is not None:
-                process.join(5)
-            code = process.exitcode if process is not None else None
-            self.kill()
-            return Reply("died", message=f"the {self.adapter_id} worker died (exit code {code}) and was "
-                                         f"restarted{self._log_tail()}")
+            return self._died()
         return Reply("ok", output=payload) if kind == "ok" else Reply("err", message=payload)
+
+    def _died(self) -> Reply:
+        """The reply for a worker that is gone (its exit code and last log line); it restarts on the next call."""
+        process = self.process
+        if process is not None:
+            process.join(5)
+        code = process.exitcode if process is not None else None
+        self.kill()
+        return Reply("died", message=f"the {self.adapter_id} worker died (exit code {code}) and was "
+                                     f"restarted{self._log_tail()}")
 
     def _log_tail(self) -> str:
         try:

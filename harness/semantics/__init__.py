@@ -1,33 +1,46 @@
 """The one place where framework semantics live: each framework's arguments -> canonical crop.
 
-`DIALECTS` maps a framework id to its dialect module (torch, keras, tf, jax, onnx).  `read(...)`
-turns a case's framework-specific arguments and tensor shapes into a `Reading`: the canonical
-`Geometry` plus the `Layout` needed to move tensors between the framework's layout and the
-canonical one (`to_canonical_*`, `from_canonical_output`, `canonical_index`).
+`DIALECTS` maps a framework id to its `Dialect` (torch, keras, tf, jax, onnx, paddle): everything
+framework-specific about spelling a call is its dialect's (see `common.Dialect`), so a new dialect
+is one module plus its line in `_BUILTIN` (or, from outside, `register_dialect`).  `read(...)` turns a case's framework-specific
+arguments and tensor shapes into a `Reading`: the canonical `Geometry` plus the `Layout` needed to
+move tensors between the framework's layout and the canonical one (`to_canonical_*`,
+`from_canonical_output`, `canonical_index`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
 from convtx.harness.core.problem import Geometry
-from convtx.harness.semantics import jax as _jax
-from convtx.harness.semantics import keras as _keras
-from convtx.harness.semantics import onnx as _onnx
-from convtx.harness.semantics import paddle as _paddle
-from convtx.harness.semantics import tf as _tf
-from convtx.harness.semantics import torch as _torch
+from convtx.harness.semantics import jax, keras, onnx, paddle, tf, torch
 from convtx.harness.semantics.common import ArgError, Dialect, InvalidArguments, Layout, Shapes, canonical_weight_roles
 
-_MODULES = {"torch": _torch, "keras": _keras, "tf": _tf, "jax": _jax, "onnx": _onnx, "paddle": _paddle}
-DIALECTS: dict[str, Dialect] = {name: m.DIALECT for name, m in _MODULES.items()}
-FRAMEWORKS = tuple(DIALECTS)
+_BUILTIN: tuple[Dialect, ...] = (torch.DIALECT, keras.DIALECT, tf.DIALECT, jax.DIALECT, onnx.DIALECT, paddle.DIALECT)
+DIALECTS: dict[str, Dialect] = {d.name: d for d in _BUILTIN}
+FRAMEWORKS = tuple(DIALECTS)  # what a case's `framework:` may name
 
-__all__ = ["DIALECTS", "FRAMEWORKS", "Reading", "read", "express", "read_canonical", "NotExpressibleHere",
-           "ArgError", "InvalidArguments", "Layout"]
+__all__ = ["DIALECTS", "FRAMEWORKS", "Reading", "read", "express", "read_canonical", "NotExpressible",
+           "ArgError", "InvalidArguments", "Layout", "register_dialect", "unregister_dialect"]
+
+
+def register_dialect(dialect: Dialect) -> None:
+    """Add a dialect (a new framework's way of writing calls) for this process: cases may then be
+    written in it, and systems may speak it."""
+    global FRAMEWORKS
+    DIALECTS[dialect.name] = dialect
+    FRAMEWORKS = tuple(DIALECTS)
+
+
+def unregister_dialect(name: str) -> None:
+    """Take a registered dialect away again (the built-in ones stay)."""
+    global FRAMEWORKS
+    if name not in {d.name for d in _BUILTIN}:
+        DIALECTS.pop(name, None)
+        FRAMEWORKS = tuple(DIALECTS)
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,7 @@ class Reading:
     geometry: Geometry
     layout: Layout
     args: Mapping[str, Any]  # with the framework's defaults filled in
-    given: Mapping[str, Any] = None  # as written (by the case, or by `express`)
+    given: Mapping[str, Any] = field(default_factory=dict)  # as written (by the case, or by `express`)
 
     @property
     def op(self) -> str:
@@ -113,22 +126,22 @@ class Reading:
 
 
 @dataclass(frozen=True)
-class NotExpressibleHere:
+class NotExpressible:
     framework: str
     reason: str
 
 
-def express(framework: str, geometry: Geometry) -> Reading | NotExpressibleHere:
+def express(framework: str, geometry: Geometry) -> Reading | NotExpressible:
     """The first of the framework's candidate argument sets whose reading is exactly `geometry`."""
-    module = _MODULES[framework]
-    for args in module.candidates(geometry):
+    dialect = DIALECTS[framework]
+    for args in dialect.candidates(geometry):
         try:
             reading = read_canonical(framework, geometry, args)
         except (ArgError, InvalidArguments):
             continue
         if reading.geometry == geometry:
             return reading
-    return NotExpressibleHere(framework, module.why_not(geometry))
+    return NotExpressible(framework, dialect.why_not(geometry))
 
 
 def read_canonical(framework: str, geometry: Geometry, args: Mapping[str, Any]) -> Reading:

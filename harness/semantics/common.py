@@ -13,22 +13,13 @@ holds) and spatial indices.  `ArgError` is a malformed argument (a case-file err
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from convtx.harness.core.errors import InvalidArguments
+from convtx.harness.core.errors import ArgError, InvalidArguments
 from convtx.harness.core.problem import Axis, Geometry
 
 __all__ = ["ArgError", "InvalidArguments", "Layout", "Dialect", "Shapes", "Spelling", "FuzzDraw", "ints", "one_of",
            "flag", "canonical_weight_roles", "channels_first", "channels_last", "check_positive"]
-
-
-class ArgError(Exception):
-    """An argument that is malformed, unknown or missing (reported as a case-file error)."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
 
 
 Role = Any  # 'N' | 'C' | 'in' | 'out' | int
@@ -98,11 +89,12 @@ class Spelling:
         return self.pad[0]
 
     @property
-    def numbers(self) -> list[int] | None:
-        """One padding number per axis as a porter carries it over: the int, or the pair's first."""
+    def numbers(self) -> list[int]:
+        """One padding number per axis as a porter carries it over: the int, or the pair's first (none
+        for a word)."""
         if self.kind == "int":
-            return self.pad[1]
-        return [lo for lo, _ in self.pad[1]] if self.kind == "pairs" else None
+            return list(self.pad[1])
+        return [lo for lo, _ in self.pad[1]] if self.kind == "pairs" else []
 
     @property
     def nonzero_output_padding(self) -> list[int] | None:
@@ -142,6 +134,7 @@ class Dialect:
     required: Mapping[str, Sequence[str]] = {}
     flip_advice: str = "the framework used the kernel as a forward convolution would (flip it)"  # diagnose
     flip_note: str = "the framework uses the kernel as a forward convolution does"  # naive port, layout flipped
+    fuzzable: bool = False  # the fuzzer draws calls in this dialect (it implements `fuzz_args`)
     fuzz_groups: bool = False  # the fuzzer draws groups > 1 for this dialect's own spellings
 
     def check_args(self, op: str, args: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,6 +157,15 @@ class Dialect:
         """Canonical (axes, groups); raise InvalidArguments where the framework would refuse."""
         raise NotImplementedError
 
+    def candidates(self, g: Geometry) -> Iterable[Mapping[str, Any]]:
+        """Argument sets that may say the canonical call g, most natural first (`express` keeps the first
+        whose reading is exactly g)."""
+        raise NotImplementedError
+
+    def why_not(self, g: Geometry) -> str:
+        """Why no argument set of this dialect says g (the `not_expressible` note)."""
+        raise NotImplementedError
+
     def size_formula(self, args: Mapping[str, Any], g: Geometry, axis: int) -> str | None:
         """A transposed convolution's output length on one axis as the framework's documentation writes
         it, numbers substituted (`args` with defaults filled in); None: the canonical crop formula."""
@@ -184,10 +186,6 @@ class Dialect:
         implement it is not drawn (see `fuzzable`)."""
         raise NotImplementedError
 
-    @property
-    def fuzzable(self) -> bool:
-        """Whether the fuzzer draws calls in this dialect (it implements `fuzz_args`)."""
-        return type(self).fuzz_args is not Dialect.fuzz_args
 
 
 def ints(value: Any, n: int, field: str, *, minimum: int | None = None,

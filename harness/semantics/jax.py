@@ -26,6 +26,7 @@ _DEFAULT_TRANSPOSE = {1: ("NHC", "HIO", "NHC"), 2: ("NHWC", "HWIO", "NHWC"),
 
 
 class JaxDialect(Dialect):
+    fuzzable = True
     name = "jax"
     install_hint = "pip install '.[jax]'"
     ops = {
@@ -114,6 +115,33 @@ class JaxDialect(Dialect):
                  else [[k - 1 - a, k - 1 - b] for k, a, b in zip(draw_extents(c), lo, hi)])
         return {**args, "padding": pairs, "use_consistent_padding": consistent}
 
+    def candidates(self, g):
+        """lax arguments that could mean geometry g (verified by `read` before use)."""
+        if g.op == "conv":
+            base = {"window_strides": [a.stride for a in g.axes]}
+            if any(a.dilation != 1 for a in g.axes):
+                base["rhs_dilation"] = [a.dilation for a in g.axes]
+            if g.groups != 1:
+                base["feature_group_count"] = g.groups
+            for mode in ("VALID", "SAME", "SAME_LOWER"):
+                yield {**base, "padding": mode}
+            yield {**base, "padding": [[a.lo, a.hi] for a in g.axes]}
+            return
+        if g.groups != 1:
+            return
+        base = {"strides": [a.stride for a in g.axes]}
+        if any(a.dilation != 1 for a in g.axes):
+            base["rhs_dilation"] = [a.dilation for a in g.axes]
+        for mode in ("SAME", "VALID"):
+            yield {**base, "padding": mode}
+        pairs = [[dilated_extent(k, a.dilation) - 1 - a.lo, dilated_extent(k, a.dilation) - 1 - a.hi]
+                 for k, a in zip(g.kernel, g.axes)]
+        yield {**base, "padding": pairs}
+
+    def why_not(self, g) -> str:
+        return (f"lax.conv_transpose has no feature_group_count (groups={g.groups}); "
+                "lax.conv_general_dilated with lhs_dilation says it (see grouped_transpose_args)")
+
 
 def dimension_numbers(op: str, args, ndim: int) -> tuple[str, str, str]:
     value = args.get("dimension_numbers")
@@ -173,35 +201,6 @@ def conv_axes(shapes: Shapes, args) -> tuple[Axis, ...]:
 
 
 DIALECT = JaxDialect()
-
-
-def candidates(g):
-    """lax arguments that could mean geometry g (verified by `read` before use)."""
-    if g.op == "conv":
-        base = {"window_strides": [a.stride for a in g.axes]}
-        if any(a.dilation != 1 for a in g.axes):
-            base["rhs_dilation"] = [a.dilation for a in g.axes]
-        if g.groups != 1:
-            base["feature_group_count"] = g.groups
-        for mode in ("VALID", "SAME", "SAME_LOWER"):
-            yield {**base, "padding": mode}
-        yield {**base, "padding": [[a.lo, a.hi] for a in g.axes]}
-        return
-    if g.groups != 1:
-        return
-    base = {"strides": [a.stride for a in g.axes]}
-    if any(a.dilation != 1 for a in g.axes):
-        base["rhs_dilation"] = [a.dilation for a in g.axes]
-    for mode in ("SAME", "VALID"):
-        yield {**base, "padding": mode}
-    pairs = [[dilated_extent(k, a.dilation) - 1 - a.lo, dilated_extent(k, a.dilation) - 1 - a.hi]
-             for k, a in zip(g.kernel, g.axes)]
-    yield {**base, "padding": pairs}
-
-
-def why_not(g) -> str:
-    return (f"lax.conv_transpose has no feature_group_count (groups={g.groups}); "
-            "lax.conv_general_dilated with lhs_dilation says it (see grouped_transpose_args)")
 
 
 def grouped_transpose_args(g) -> dict:

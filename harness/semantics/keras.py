@@ -15,6 +15,7 @@ from convtx.harness.semantics.common import (ArgError, Dialect, FuzzDraw, Invali
                                              Spelling, channels_first, channels_last, check_groups, check_positive,
                                              ints, one_of)
 from convtx.harness.semantics.shared import (axis_numbers, axis_values, draw_pads, if_dilated, keras_size_formula,
+                                             per_axis_args,
                                              keras_transpose_crop, refuse_strided_dilation, same_forward_pads,
                                              word_or_pairs)
 from convtx.harness.core.problem import Axis, Geometry, dilated_extent, output_length
@@ -24,6 +25,7 @@ _LAYER = {"filters": None, "kernel_size": None, "strides": 1, "dilation_rate": 1
 
 
 class KerasDialect(Dialect):
+    fuzzable = True
     name = "keras"
     install_hint = "pip install '.[keras]'"
     ops = {
@@ -84,6 +86,35 @@ class KerasDialect(Dialect):
             args["output_padding"] = [h % ss for h, ss in zip(draw_pads(c)[1], s)]
         return args
 
+    def candidates(self, g):
+        """Keras layer arguments that could mean geometry g (verified by `read` before use)."""
+        if g.groups != 1 and g.op == "conv_transpose":
+            return
+        base = per_axis_args(g, "strides", "dilation_rate", "groups")
+        if g.op == "conv":
+            for mode in ("valid", "same", "causal"):
+                yield {**base, "padding": mode}
+            return
+        for mode in ("valid", "same"):
+            yield {**base, "padding": mode}
+            ops = []
+            for k, a in zip(g.kernel, g.axes):
+                K = dilated_extent(k, a.dilation)
+                ops.append(-a.hi if mode == "valid" else K - K % 2 - (a.lo + a.hi))
+            if all(0 <= op < a.stride for op, a in zip(ops, g.axes)):
+                yield {**base, "padding": mode, "output_padding": ops}
+
+    def why_not(self, g) -> str:
+        if g.groups != 1 and g.op == "conv_transpose":
+            return f"Keras 3 Conv*DTranspose layers have no groups (this call has groups={g.groups})"
+        if any(a.stride > 1 for a in g.axes) and any(a.dilation > 1 for a in g.axes):
+            return "Keras refuses strides > 1 together with dilation_rate > 1"
+        if g.op == "conv":
+            return f"Keras Conv layers pad only 'valid', 'same' or 'causal'; this needs pads {list(g.crops)}"
+        return (f"crop {list(g.crops)} is neither 'valid' (crop (0, -output_padding)) nor 'same' (a balanced crop, "
+                "any odd pixel cropped at the end), with output_padding None or < strides. "
+                "Equivalent: padding='valid', then slice/zero-pad")
+
 
 def transpose_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
     n = shapes.ndim
@@ -122,38 +153,3 @@ def conv_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
 __all__ = ["DIALECT", "candidates", "why_not"]
 
 DIALECT = KerasDialect()
-
-
-def candidates(g):
-    """Keras layer arguments that could mean geometry g (verified by `read` before use)."""
-    if g.groups != 1 and g.op == "conv_transpose":
-        return
-    base = {"strides": [a.stride for a in g.axes]}
-    if any(a.dilation != 1 for a in g.axes):
-        base["dilation_rate"] = [a.dilation for a in g.axes]
-    if g.groups != 1:
-        base["groups"] = g.groups
-    if g.op == "conv":
-        for mode in ("valid", "same", "causal"):
-            yield {**base, "padding": mode}
-        return
-    for mode in ("valid", "same"):
-        yield {**base, "padding": mode}
-        ops = []
-        for k, a in zip(g.kernel, g.axes):
-            K = dilated_extent(k, a.dilation)
-            ops.append(-a.hi if mode == "valid" else K - K % 2 - (a.lo + a.hi))
-        if all(0 <= op < a.stride for op, a in zip(ops, g.axes)):
-            yield {**base, "padding": mode, "output_padding": ops}
-
-
-def why_not(g) -> str:
-    if g.groups != 1 and g.op == "conv_transpose":
-        return f"Keras 3 Conv*DTranspose layers have no groups (this call has groups={g.groups})"
-    if any(a.stride > 1 for a in g.axes) and any(a.dilation > 1 for a in g.axes):
-        return "Keras refuses strides > 1 together with dilation_rate > 1"
-    if g.op == "conv":
-        return f"Keras Conv layers pad only 'valid', 'same' or 'causal'; this needs pads {list(g.crops)}"
-    return (f"crop {list(g.crops)} is neither 'valid' (crop (0, -output_padding)) nor 'same' (a balanced crop, "
-            "any odd pixel cropped at the end), with output_padding None or < strides. "
-            "Equivalent: padding='valid', then slice/zero-pad")

@@ -16,6 +16,7 @@ from convtx.harness.semantics.common import (ArgError, Dialect, FuzzDraw, Invali
                                              canonical_weight_roles, channels_first, check_groups, check_positive,
                                              ints, one_of)
 from convtx.harness.semantics.shared import (axis_numbers, axis_values, draw_full_lengths, draw_pads, if_dilated,
+                                             per_axis_args,
                                              if_grouped, per_axis, same_forward_pads)
 from convtx.harness.core.problem import Axis, Geometry, dilated_extent, full_length, output_length
 
@@ -25,6 +26,7 @@ _AUTO = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 
 
 class OnnxDialect(Dialect):
+    fuzzable = True
     name = "onnx"
     install_hint = "pip install '.[onnx]'"
     ops = {
@@ -112,6 +114,25 @@ class OnnxDialect(Dialect):
             return {**args, "output_shape": [max(Li - a - b, 1) for Li, a, b in zip(draw_full_lengths(c), lo, hi)]}
         return {**args, "auto_pad": "SAME_UPPER" if mode == 1 else "SAME_LOWER"}
 
+    def candidates(self, g):
+        """ONNX attributes that could mean geometry g (verified by `read` before use)."""
+        base = per_axis_args(g, "strides", "dilations", "group")
+        if g.op == "conv":
+            if all(a.lo >= 0 and a.hi >= 0 for a in g.axes):
+                yield {**base, "pads": [a.lo for a in g.axes] + [a.hi for a in g.axes]}
+            return
+        out_pad = [max(0, -a.hi) for a in g.axes]
+        args = {**base, "pads": [a.lo for a in g.axes] + [a.hi + op for a, op in zip(g.axes, out_pad)]}
+        if any(out_pad):
+            args["output_padding"] = out_pad
+        yield args
+
+    def why_not(self, g) -> str:
+        if g.op == "conv":
+            return f"ONNX Conv pads cannot be negative; this needs pads {list(g.crops)}"
+        return (f"crop {list(g.crops)} needs zeros at the start, or output_padding >= max(stride, dilation); "
+                "ONNX ConvTranspose crops (pads_begin, pads_end - output_padding) with pads >= 0")
+
 
 def _pads(value, n: int) -> list[tuple[int, int]]:
     flat = ints(value, 2 * n, "args.pads", minimum=0)
@@ -153,28 +174,3 @@ def _transpose_axes(shapes, args, auto, strides, dilation, pads) -> tuple[Axis, 
 
 
 DIALECT = OnnxDialect()
-
-
-def candidates(g):
-    """ONNX attributes that could mean geometry g (verified by `read` before use)."""
-    base = {"strides": [a.stride for a in g.axes]}
-    if any(a.dilation != 1 for a in g.axes):
-        base["dilations"] = [a.dilation for a in g.axes]
-    if g.groups != 1:
-        base["group"] = g.groups
-    if g.op == "conv":
-        if all(a.lo >= 0 and a.hi >= 0 for a in g.axes):
-            yield {**base, "pads": [a.lo for a in g.axes] + [a.hi for a in g.axes]}
-        return
-    out_pad = [max(0, -a.hi) for a in g.axes]
-    args = {**base, "pads": [a.lo for a in g.axes] + [a.hi + op for a, op in zip(g.axes, out_pad)]}
-    if any(out_pad):
-        args["output_padding"] = out_pad
-    yield args
-
-
-def why_not(g) -> str:
-    if g.op == "conv":
-        return f"ONNX Conv pads cannot be negative; this needs pads {list(g.crops)}"
-    return (f"crop {list(g.crops)} needs zeros at the start, or output_padding >= max(stride, dilation); "
-            "ONNX ConvTranspose crops (pads_begin, pads_end - output_padding) with pads >= 0")

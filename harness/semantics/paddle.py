@@ -36,6 +36,7 @@ _COMMON = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "data_format":
 
 
 class PaddleDialect(Dialect):
+    fuzzable = True
     name = "paddle"
     install_hint = "pip install '.[paddle]'"
     ops = {
@@ -93,6 +94,44 @@ class PaddleDialect(Dialect):
             args["output_padding"] = [h % ss for h, ss in zip(hi, s)]
         return {**args, "dilation": d, "groups": c.groups, **layout}
 
+    def candidates(self, g):
+        """paddle arguments that could mean geometry g (each is verified by `read` before use)."""
+        base = base_args(g)
+        if g.op == "conv":
+            if all(a.lo == a.hi for a in g.axes):
+                pad = compact(a.lo for a in g.axes)
+                yield {**base, "padding": pad} if pad else base
+            yield {**base, "padding": [v for a in g.axes for v in (a.lo, a.hi)]}
+            return
+        # torch's spelling first: padding p, output_padding op = crop (p, p - op)
+        args = dict(base)
+        pad = [a.lo for a in g.axes]
+        out_pad = [a.lo - a.hi for a in g.axes]
+        if any(pad):
+            args["padding"] = compact(pad)
+        if any(out_pad):
+            args["output_padding"] = compact(out_pad)
+        yield args
+        # then the asymmetric [before, after, ...] form, output_padding only for zero extension at the end
+        out_pad = [max(0, -a.hi) for a in g.axes]
+        args = {**base, "padding": [v for a, op in zip(g.axes, out_pad) for v in (a.lo, a.hi + op)]}
+        if any(out_pad):
+            args["output_padding"] = compact(out_pad)
+        yield args
+
+    def why_not(self, g) -> str:
+        if g.op == "conv":
+            return f"paddle's conv pads cannot be negative; this needs pads {list(g.crops)}"
+        for j, a in enumerate(g.axes):
+            if a.lo < 0:
+                return (f"crop ({a.lo}, {a.hi}) on axis {j} adds zeros at the start; paddle crops (before, after - "
+                        "output_padding) with before, after >= 0, so zeros can only be added at the end")
+            if -a.hi >= a.stride:
+                return (f"crop ({a.lo}, {a.hi}) on axis {j} adds {-a.hi} zeros at the end, which needs output_padding "
+                        f"{-a.hi}; paddle's CPU kernels require output_padding < stride = {a.stride} (its shape check "
+                        "allows output_padding < dilation, the CPU kernel then fails)")
+        return f"no paddle padding gives crop {list(g.crops)}"
+
 
 def channel_last(args, ndim: int) -> bool:
     fmt = args.get("data_format")
@@ -111,7 +150,8 @@ def padding_pairs(padding, n: int, last: bool) -> tuple[str, list[tuple[int, int
         for j, p in enumerate(padding):
             if len(p) != 2:
                 raise ArgError("args.padding", f"expected [before, after] pairs, got {padding!r}")
-            pairs.append(tuple(ints(p, 2, "args.padding", minimum=0)))
+            before, after = ints(p, 2, "args.padding", minimum=0)
+            pairs.append((before, after))
         outer = (0, n + 1) if last else (0, 1)
         if any(pairs[j] != (0, 0) for j in outer):
             raise InvalidArguments("args.padding", f"non-zero padding {padding!r} in the batch or channel "
@@ -178,43 +218,3 @@ def transpose_axes(shapes: Shapes, args, stride, dilation, pairs) -> tuple[Axis,
 
 
 DIALECT = PaddleDialect()
-
-
-def candidates(g):
-    """paddle arguments that could mean geometry g (each is verified by `read` before use)."""
-    base = base_args(g)
-    if g.op == "conv":
-        if all(a.lo == a.hi for a in g.axes):
-            pad = compact(a.lo for a in g.axes)
-            yield {**base, "padding": pad} if pad else base
-        yield {**base, "padding": [v for a in g.axes for v in (a.lo, a.hi)]}
-        return
-    # torch's spelling first: padding p, output_padding op = crop (p, p - op)
-    args = dict(base)
-    pad = [a.lo for a in g.axes]
-    out_pad = [a.lo - a.hi for a in g.axes]
-    if any(pad):
-        args["padding"] = compact(pad)
-    if any(out_pad):
-        args["output_padding"] = compact(out_pad)
-    yield args
-    # then the asymmetric [before, after, ...] form, output_padding only for zero extension at the end
-    out_pad = [max(0, -a.hi) for a in g.axes]
-    args = {**base, "padding": [v for a, op in zip(g.axes, out_pad) for v in (a.lo, a.hi + op)]}
-    if any(out_pad):
-        args["output_padding"] = compact(out_pad)
-    yield args
-
-
-def why_not(g) -> str:
-    if g.op == "conv":
-        return f"paddle's conv pads cannot be negative; this needs pads {list(g.crops)}"
-    for j, a in enumerate(g.axes):
-        if a.lo < 0:
-            return (f"crop ({a.lo}, {a.hi}) on axis {j} adds zeros at the start; paddle crops (before, after - "
-                    "output_padding) with before, after >= 0, so zeros can only be added at the end")
-        if -a.hi >= a.stride:
-            return (f"crop ({a.lo}, {a.hi}) on axis {j} adds {-a.hi} zeros at the end, which needs output_padding "
-                    f"{-a.hi}; paddle's CPU kernels require output_padding < stride = {a.stride} (its shape check "
-                    "allows output_padding < dilation, the CPU kernel then fails)")
-    return f"no paddle padding gives crop {list(g.crops)}"

@@ -61,6 +61,16 @@ def base_args(g: Geometry) -> dict[str, Any]:
     return base
 
 
+def per_axis_args(g: Geometry, stride: str, dilation: str, groups: str) -> dict[str, Any]:
+    """Strides as a list, and dilations/groups where not 1, under a dialect's own names (Keras, ONNX)."""
+    base: dict[str, Any] = {stride: [a.stride for a in g.axes]}
+    if any(a.dilation != 1 for a in g.axes):
+        base[dilation] = [a.dilation for a in g.axes]
+    if g.groups != 1:
+        base[groups] = g.groups
+    return base
+
+
 # --- numbers as the size formulas write them ----------------------------------------------------
 
 def signed(v: int) -> str:

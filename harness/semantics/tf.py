@@ -23,6 +23,7 @@ _FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 
 
 class TfDialect(Dialect):
+    fuzzable = True
     name = "tf"
     install_hint = "pip install '.[tf]'"
     ops = {
@@ -72,6 +73,7 @@ class TfDialect(Dialect):
         if c.op == "conv":
             return {"strides": s, "dilations": d, "padding": "SAME" if c.mode % 2 else explicit}
         mode, L = c.mode % 3, draw_full_lengths(c)
+        padding: str | list[list[int]]
         if mode == 2:
             out = [max(Li - a - b, 1) for Li, a, b in zip(L, lo, hi)]
             padding = explicit
@@ -81,6 +83,43 @@ class TfDialect(Dialect):
             padding = "VALID" if mode == 0 else "SAME"
         return {"output_shape": [c.batch, *out, c.groups * c.cout_g], "strides": s, "dilations": d,
                 "padding": padding}
+
+    def candidates(self, g):
+        """tf.nn arguments that could mean geometry g (verified by `read` before use)."""
+        base = {"strides": [a.stride for a in g.axes]}
+        if any(a.dilation != 1 for a in g.axes):
+            base["dilations"] = [a.dilation for a in g.axes]
+        if g.op == "conv":
+            for mode in ("VALID", "SAME"):
+                yield {**base, "padding": mode}
+            if g.ndim == 2 and all(a.lo >= 0 and a.hi >= 0 for a in g.axes):
+                yield {**base, "padding": [[0, 0]] + [[a.lo, a.hi] for a in g.axes] + [[0, 0]]}
+            return
+        if g.groups != 1:
+            return
+        shape = [g.batch, *g.out_size, g.out_channels]
+        for mode in ("VALID", "SAME"):
+            yield {"output_shape": shape, **base, "padding": mode}
+        if g.ndim == 2 and all(a.lo >= 0 for a in g.axes):
+            pads = [[0, 0]] + [[a.lo, max(a.hi, 0)] for a in g.axes] + [[0, 0]]
+            yield {"output_shape": shape, **base, "padding": pads}
+
+    def why_not(self, g) -> str:
+        if g.op == "conv" and g.ndim != 2 and any(a.stride > 1 for a in g.axes) and any(a.dilation > 1 for a in g.axes):
+            return "tf.nn.convolution refuses strides > 1 together with dilations > 1 (only tf.nn.conv2d takes both)"
+        if g.op == "conv" and g.ndim != 2:
+            return (f"tf.nn.convolution takes only 'SAME' or 'VALID' (explicit padding exists only in 2-D); "
+                    f"this needs pads {list(g.crops)}")
+        if g.op == "conv":
+            return f"tf.nn.conv2d cannot crop the input (negative pads); this needs pads {list(g.crops)}"
+        if g.groups != 1:
+            return (f"tf.nn.conv*_transpose has no groups (this call has groups={g.groups}); "
+                    "see tensorflow/tensorflow#45216")
+        if g.ndim != 2:
+            return (f"crop {list(g.crops)} is neither 'SAME' nor 'VALID' with some output_shape, and tf.nn takes "
+                    f"explicit padding only in 2-D")
+        return (f"crop {list(g.crops)} needs zeros at the start or more than stride-1 zeros at the end; "
+                "tf.nn explicit padding crops (pb, L - pb - O) with pb >= 0 and output_shape O at most L + stride - 1")
 
 
 def _is_nchw(args, n: int) -> bool:
@@ -176,42 +215,3 @@ def conv_axes(shapes: Shapes, args, strides, dilation) -> tuple[Axis, ...]:
 
 
 DIALECT = TfDialect()
-
-
-def candidates(g):
-    """tf.nn arguments that could mean geometry g (verified by `read` before use)."""
-    base = {"strides": [a.stride for a in g.axes]}
-    if any(a.dilation != 1 for a in g.axes):
-        base["dilations"] = [a.dilation for a in g.axes]
-    if g.op == "conv":
-        for mode in ("VALID", "SAME"):
-            yield {**base, "padding": mode}
-        if g.ndim == 2 and all(a.lo >= 0 and a.hi >= 0 for a in g.axes):
-            yield {**base, "padding": [[0, 0]] + [[a.lo, a.hi] for a in g.axes] + [[0, 0]]}
-        return
-    if g.groups != 1:
-        return
-    shape = [g.batch, *g.out_size, g.out_channels]
-    for mode in ("VALID", "SAME"):
-        yield {"output_shape": shape, **base, "padding": mode}
-    if g.ndim == 2 and all(a.lo >= 0 for a in g.axes):
-        pads = [[0, 0]] + [[a.lo, max(a.hi, 0)] for a in g.axes] + [[0, 0]]
-        yield {"output_shape": shape, **base, "padding": pads}
-
-
-def why_not(g) -> str:
-    if g.op == "conv" and g.ndim != 2 and any(a.stride > 1 for a in g.axes) and any(a.dilation > 1 for a in g.axes):
-        return "tf.nn.convolution refuses strides > 1 together with dilations > 1 (only tf.nn.conv2d takes both)"
-    if g.op == "conv" and g.ndim != 2:
-        return (f"tf.nn.convolution takes only 'SAME' or 'VALID' (explicit padding exists only in 2-D); "
-                f"this needs pads {list(g.crops)}")
-    if g.op == "conv":
-        return f"tf.nn.conv2d cannot crop the input (negative pads); this needs pads {list(g.crops)}"
-    if g.groups != 1:
-        return (f"tf.nn.conv*_transpose has no groups (this call has groups={g.groups}); "
-                "see tensorflow/tensorflow#45216")
-    if g.ndim != 2:
-        return (f"crop {list(g.crops)} is neither 'SAME' nor 'VALID' with some output_shape, and tf.nn takes "
-                f"explicit padding only in 2-D")
-    return (f"crop {list(g.crops)} needs zeros at the start or more than stride-1 zeros at the end; "
-            "tf.nn explicit padding crops (pb, L - pb - O) with pb >= 0 and output_shape O at most L + stride - 1")

@@ -20,6 +20,7 @@ _MODULE = {"in_channels": None, "out_channels": None, "kernel_size": None}
 
 
 class TorchDialect(Dialect):
+    fuzzable = True
     name = "torch"
     install_hint = "pip install '.[torch]'"
     ops = {
@@ -72,6 +73,40 @@ class TorchDialect(Dialect):
             return {"stride": s, "dilation": d, "groups": c.groups, "padding": lo}
         return {"stride": s, "padding": lo, "output_padding": [h % max(ss, dd) for h, ss, dd in zip(hi, s, d)],
                 "dilation": d, "groups": c.groups}
+
+    def candidates(self, g):
+        """torch arguments that could mean geometry g (each is verified by `read` before use)."""
+        base = base_args(g)
+        if g.op == "conv":
+            if all(a.lo == a.hi >= 0 for a in g.axes):
+                pad = compact(a.lo for a in g.axes)
+                yield {**base, "padding": pad} if pad else base
+            yield {**base, "padding": "same"}
+            return
+        pad = [a.lo for a in g.axes]
+        out_pad = [a.lo - a.hi for a in g.axes]
+        args = dict(base)
+        if any(pad):
+            args["padding"] = compact(pad)
+        if any(out_pad):
+            args["output_padding"] = compact(out_pad)
+        yield args
+
+    def why_not(self, g) -> str:
+        if g.op == "conv":
+            return ("torch's Conv pads both ends of an axis by the same amount (or 'same' at stride 1); "
+                    f"this needs pads {list(g.crops)}. Equivalent: F.pad(x, ...) then padding=0")
+        bad = [(j, a) for j, a in enumerate(g.axes) if not (a.lo >= 0 and 0 <= a.lo - a.hi < max(a.stride, a.dilation))]
+        j, a = bad[0]
+        if a.hi > a.lo:
+            what = (f"crop ({a.lo}, {a.hi}) on axis {j} crops more at the end than at the start; torch's padding p "
+                    "crops p at both ends and output_padding only gives back at the end (crop (p, p - op))")
+        elif a.lo < 0:
+            what = f"crop ({a.lo}, {a.hi}) on axis {j} adds zeros at the start; torch can add them only at the end"
+        else:
+            what = (f"crop ({a.lo}, {a.hi}) on axis {j} needs output_padding {a.lo - a.hi}, but torch requires "
+                    f"output_padding < max(stride, dilation) = {max(a.stride, a.dilation)}")
+        return f"{what}. Equivalent: padding=0, then slice/zero-pad the full output"
 
 
 def check_module_args(shapes: Shapes, args, groups: int) -> None:
@@ -145,39 +180,3 @@ def conv_axes(shapes: Shapes, args, stride, dilation) -> tuple[Axis, ...]:
 
 
 DIALECT = TorchDialect()
-
-
-def candidates(g):
-    """torch arguments that could mean geometry g (each is verified by `read` before use)."""
-    base = base_args(g)
-    if g.op == "conv":
-        if all(a.lo == a.hi >= 0 for a in g.axes):
-            pad = compact(a.lo for a in g.axes)
-            yield {**base, "padding": pad} if pad else base
-        yield {**base, "padding": "same"}
-        return
-    pad = [a.lo for a in g.axes]
-    out_pad = [a.lo - a.hi for a in g.axes]
-    args = dict(base)
-    if any(pad):
-        args["padding"] = compact(pad)
-    if any(out_pad):
-        args["output_padding"] = compact(out_pad)
-    yield args
-
-
-def why_not(g) -> str:
-    if g.op == "conv":
-        return ("torch's Conv pads both ends of an axis by the same amount (or 'same' at stride 1); "
-                f"this needs pads {list(g.crops)}. Equivalent: F.pad(x, ...) then padding=0")
-    bad = [(j, a) for j, a in enumerate(g.axes) if not (a.lo >= 0 and 0 <= a.lo - a.hi < max(a.stride, a.dilation))]
-    j, a = bad[0]
-    if a.hi > a.lo:
-        what = (f"crop ({a.lo}, {a.hi}) on axis {j} crops more at the end than at the start; torch's padding p "
-                "crops p at both ends and output_padding only gives back at the end (crop (p, p - op))")
-    elif a.lo < 0:
-        what = f"crop ({a.lo}, {a.hi}) on axis {j} adds zeros at the start; torch can add them only at the end"
-    else:
-        what = (f"crop ({a.lo}, {a.hi}) on axis {j} needs output_padding {a.lo - a.hi}, but torch requires "
-                f"output_padding < max(stride, dilation) = {max(a.stride, a.dilation)}")
-    return f"{what}. Equivalent: padding=0, then slice/zero-pad the full output"

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+from support import TESTS
+
 DRIVER = """
 import sys
 from convtx import adapters
@@ -29,7 +31,7 @@ def test_sigterm_writes_partial_results(tmp_path):
     cases.write_text(CASES)
     out = tmp_path / "results.json"
     html = tmp_path / "report.html"
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=TESTS)
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, "run", str(cases), "--frameworks", "numpy,faulty",
                              "--json", str(out), "--html", str(html), "--timeout", "600"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

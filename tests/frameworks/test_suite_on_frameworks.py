@@ -18,6 +18,7 @@ from convtx.harness.engine.results import FAILING
 from convtx.harness.engine.runner import RunOptions, run_suite
 from convtx.harness.engine import knownbugs
 from support.frameworks import require
+from support import ROOT
 
 FRAMEWORKS = ["numpy", "torch", "keras", "keras-jax", "keras-torch", "tf", "jax", "onnxruntime", "onnx-ref"]
 TF_BACKED = ["numpy", "keras", "tf"]  # what the oneDNN setting changes
@@ -29,7 +30,7 @@ def run(request):
     systems = FRAMEWORKS if request.param == "onednn=1" else TF_BACKED
     for fw in systems:
         require(fw)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = ROOT
     suite = load_suite([os.path.join(root, "cases")])
     assert not suite.errors
     opts = RunOptions(known_bugs=knownbugs.load(systems),

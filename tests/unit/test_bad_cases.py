@@ -11,8 +11,9 @@ import re
 import pytest
 
 from convtx.harness.caseformat.casefile import load_suite
+from support import BAD_CASES
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bad_cases")
+HERE = BAD_CASES
 FILES = sorted(f[:-5] for f in os.listdir(HERE) if f.endswith(".yaml"))
 LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (case '(?P<id>[^']+)': )?(?P<rest>.+)$")
 

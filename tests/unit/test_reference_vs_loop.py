@@ -36,7 +36,7 @@ def geometries(draw, op: str):
                     has_bias=draw(st.booleans()))
 
 
-def _tensors(g: Geometry, seed: int):
+def tensors(g: Geometry, seed: int):
     rng = np.random.default_rng(seed)
     x = rng.integers(-3, 4, g.input_shape).astype(float)
     w = rng.integers(-3, 4, g.weight_shape).astype(float)
@@ -47,7 +47,7 @@ def _tensors(g: Geometry, seed: int):
 @settings(max_examples=150, deadline=None)
 @given(geometries("conv_transpose"), st.integers(0, 2**16))
 def test_conv_transpose_matches_loop(g, seed):
-    x, w, b = _tensors(g, seed)
+    x, w, b = tensors(g, seed)
     got = reference.conv_transpose(x, w, b, g)
     want = conv_transpose_loop(x, w, b, g)
     assert got.shape == want.shape == g.output_shape, f"out.shape={got.shape}, but should be {want.shape} [{g.describe()}]"
@@ -57,7 +57,7 @@ def test_conv_transpose_matches_loop(g, seed):
 @settings(max_examples=150, deadline=None)
 @given(geometries("conv"), st.integers(0, 2**16))
 def test_conv_matches_loop(g, seed):
-    x, w, b = _tensors(g, seed)
+    x, w, b = tensors(g, seed)
     got = reference.conv(x, w, b, g)
     want = conv_loop(x, w, b, g)
     assert got.shape == want.shape == g.output_shape, f"out.shape={got.shape}, but should be {want.shape} [{g.describe()}]"
@@ -66,7 +66,7 @@ def test_conv_matches_loop(g, seed):
 
 def test_float32_accumulation_mode_is_close():
     g = Geometry("conv_transpose", 2, 4, 6, 2, (5, 5), (3, 3), (Axis(2, 1, 1, 0), Axis(2, 1, 1, 0)))
-    x, w, _ = _tensors(g, 0)
+    x, w, _ = tensors(g, 0)
     full64 = reference.conv_transpose(x, w, None, g)
     full32 = reference.conv_transpose(x, w, None, g, accumulate=np.float32)
     assert full32.dtype == np.float32

@@ -9,8 +9,8 @@ from convtx.harness.engine.results import read_json, write_json
 from convtx.harness.engine.runner import run_suite
 from convtx.reports.html import render
 from convtx.reports.terminal import render_summary
+from support import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _run():
@@ -53,3 +53,22 @@ def test_terminal_summary_counts():
     _, run = _run()
     text = render_summary(run)
     assert "numpy" in text and text.rstrip().endswith("all conform")
+
+
+def test_unsupported_cells_are_shown_apart_from_failures():
+    """A build's refusal is counted, coloured and listed on its own, and does not fail the run."""
+    from convtx.harness.engine.results import Result
+    suite, run = _run()
+    case = suite.entries[0].case.id
+    refusal = ("tf has no kernel for this call in this build/device (its own refusal): InvalidArgumentError: "
+               "Current CPU implementations do not yet support dilation rates larger than 1.")
+    run.results.append(Result(case, "tf", "unsupported", note=refusal, call="tf.nn.conv2d_transpose(x, w, ...)"))
+    run.frameworks["tf"] = "2.21.0"
+    run.environment["tf"] = {"onednn": False}
+    assert not run.failing()
+    html = render(run, suite)
+    assert 'id="unsupported-list"' in html and "Current CPU implementations do not yet support" in html
+    assert '<th class="unsupported">unsupported</th>' in html
+    text = render_summary(run)
+    assert "unsupported (refused by this build/device, not failures): 1 (tf: " + case in text
+    assert text.rstrip().endswith("all conform")

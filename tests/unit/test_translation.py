@@ -17,7 +17,7 @@ G = Geometry("conv_transpose", 1, 2, 3, 1, (3, 4), (3, 2), (Axis(2, 1, 1, 0), Ax
 @pytest.mark.parametrize("framework", ["torch", "tf", "jax", "onnx"])
 def test_express_reads_back_to_the_same_geometry(framework):
     reading = semantics.express(framework, G)
-    assert not isinstance(reading, semantics.NotExpressibleHere), reading
+    assert not isinstance(reading, semantics.NotExpressible), reading
     assert reading.geometry == G
 
 
@@ -34,7 +34,7 @@ def test_weight_conversion_text_is_what_the_code_does(framework):
 
 def test_keras_cannot_crop_more_at_the_start():
     result = semantics.express("keras", G)
-    assert isinstance(result, semantics.NotExpressibleHere) and "'same'" in result.reason
+    assert isinstance(result, semantics.NotExpressible) and "'same'" in result.reason
 
 
 def test_translate_command(cli):

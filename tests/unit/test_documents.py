@@ -9,6 +9,7 @@ import pytest
 from convtx.harness.core import reference
 from convtx.harness.caseformat.casefile import load_suite
 from convtx.harness.engine.runner import run_suite
+from support import ROOT
 
 DOCS = ("000_808dae4cd76c449c.txt", "001_5a8f13bc6db025fe.txt", "002_f91f0f173503f260.txt",
         "003_a1a28aa2c6b6998b.txt", "004_f949678755a03846.txt")
@@ -16,7 +17,7 @@ DOCS = ("000_808dae4cd76c449c.txt", "001_5a8f13bc6db025fe.txt", "002_f91f0f17350
 
 @pytest.fixture(scope="module")
 def suite():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = ROOT
     return load_suite([os.path.join(root, "cases", "seeds")])
 
 

@@ -12,6 +12,7 @@ import pytest
 from convtx.harness.caseformat.casefile import load_suite
 from convtx.harness.engine.runner import run_suite
 from convtx.reports.html import write_report
+from support import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 HOSTILE = """
@@ -49,7 +50,7 @@ def _browser():
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, request):
     _browser()
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = ROOT
     folder = tmp_path_factory.mktemp("report")
     (folder / "hostile.yaml").write_text(HOSTILE, encoding="utf-8")
     (folder / "broken.yaml").write_text("id: broken\nframework: torch\ninput: [[[1]]\n", encoding="utf-8")

@@ -24,7 +24,7 @@ from support.loopref import conv_transpose_loop
 @given(base.geometries("conv_transpose"), st.integers(0, 2**16), st.sampled_from(reference.STRATEGIES),
        st.sampled_from([np.float64, np.float32]), st.integers(1, 64))
 def test_every_strategy_and_mode_matches_loop(g, seed, strategy, accumulate, chunk):
-    x, w, b = base._tensors(g, seed)
+    x, w, b = base.tensors(g, seed)
     want = conv_transpose_loop(x, w, None, g)
     saved = reference.CHUNK
     reference.CHUNK = chunk
@@ -40,7 +40,7 @@ def test_every_strategy_and_mode_matches_loop(g, seed, strategy, accumulate, chu
 @settings(max_examples=60, deadline=None)
 @given(base.geometries("conv_transpose"), st.integers(0, 2**16), st.sampled_from(reference.STRATEGIES))
 def test_full_output_is_the_zero_crop(g, seed, strategy):
-    x, w, _ = base._tensors(g, seed)
+    x, w, _ = base.tensors(g, seed)
     g0 = Geometry("conv_transpose", g.batch, g.in_channels, g.out_channels, g.groups, g.in_size, g.kernel,
                   tuple(Axis(a.stride, a.dilation, 0, 0) for a in g.axes))
     full = reference.full_conv_transpose(x, w, g)
@@ -82,7 +82,7 @@ def test_float32_mode_is_float32_close_on_random_data(g, what, strategy):
 
 def test_automatic_choice_is_a_known_strategy_and_float32_mode_keeps_its_dtype():
     for g, _ in LAYERS:
-        plans = [reference._axis_plan(i, k, a.stride, a.dilation, a.lo, a.hi)
+        plans = [reference.axis_plan(i, k, a.stride, a.dilation, a.lo, a.hi)
                  for i, k, a in zip(g.in_size, g.kernel, g.axes)]
         for acc in (np.float64, np.float32):
             assert reference.choose_strategy(g, plans, np.dtype(acc)) in reference.STRATEGIES
