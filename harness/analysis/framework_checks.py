@@ -8,6 +8,7 @@ shapes of Dumoulin & Visin's relationships 8-14.  See `checks` for the reference
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -137,27 +138,39 @@ def shapes(worker: Executor, system: System) -> list[CheckResult]:
     return out
 
 
+Progress = Callable[[list[CheckResult]], None]
+
+
 def framework_checks(frameworks: list[str], bugs: list[knownbugs.KnownBug] | None = None,
-                     hits: set[str] | None = None, worker_env: dict[str, str] | None = None) -> list[CheckResult]:
-    out = []
+                     hits: set[str] | None = None, worker_env: dict[str, str] | None = None,
+                     progress: Progress | None = None) -> list[CheckResult]:
+    """Every system's checks, each system on its executor; `progress` gets each system's results."""
+    out: list[CheckResult] = []
     for fw in frameworks:
-        if fw == REFERENCE:
-            continue
-        system = load(fw)
-        if not system.available():
-            out.append(CheckResult("all", fw, "skipped", f"not installed ({system.install_hint})"))
-            continue
-        worker = executor_for(fw, timeout=120, env=worker_env)
-        try:
-            hello = worker.start()
-            if not hello.available:
-                out.append(CheckResult("all", fw, "skipped", hello.error or "unavailable"))
-                continue
-            mine = adjoint(worker, system) + gradient(worker, system) + shapes(worker, system)
-            out += [_known(r, bugs or [], hello, hits) for r in mine]
-        finally:
-            worker.stop()
+        done = len(out)
+        out += _system_checks(fw, bugs, hits, worker_env)
+        if progress:
+            progress(out[done:])
     return out
+
+
+def _system_checks(fw: str, bugs: list[knownbugs.KnownBug] | None, hits: set[str] | None,
+                   worker_env: dict[str, str] | None) -> list[CheckResult]:
+    out: list[CheckResult] = []
+    if fw == REFERENCE:
+        return out
+    system = load(fw)
+    if not system.available():
+        return [CheckResult("all", fw, "skipped", f"not installed ({system.install_hint})")]
+    worker = executor_for(fw, timeout=120, env=worker_env)
+    try:
+        hello = worker.start()
+        if not hello.available:
+            return [CheckResult("all", fw, "skipped", hello.error or "unavailable")]
+        mine = adjoint(worker, system) + gradient(worker, system) + shapes(worker, system)
+        return [_known(r, bugs or [], hello, hits) for r in mine]
+    finally:
+        worker.stop()
 
 
 def _known(r: CheckResult, bugs: list[knownbugs.KnownBug], hello, hits: set[str] | None) -> CheckResult:
@@ -172,6 +185,10 @@ def _known(r: CheckResult, bugs: list[knownbugs.KnownBug], hello, hits: set[str]
 
 
 def all_checks(frameworks: list[str], bugs: list[knownbugs.KnownBug] | None = None,
-               hits: set[str] | None = None, worker_env: dict[str, str] | None = None) -> list[CheckResult]:
+               hits: set[str] | None = None, worker_env: dict[str, str] | None = None,
+               progress: Progress | None = None) -> list[CheckResult]:
     bugs = knownbugs.load(frameworks) if bugs is None else bugs
-    return reference_checks() + framework_checks(frameworks, bugs, hits, worker_env)
+    on_reference = reference_checks()
+    if progress:
+        progress(on_reference)
+    return on_reference + framework_checks(frameworks, bugs, hits, worker_env, progress)

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convtx.harness import semantics
-from convtx.harness.caseformat.case import CASE_KEYS, REQUIRED_KEYS, Case, Expected, Source, Tolerance
-from convtx.harness.core.errors import CaseError, InvalidArguments, Mark
+from convtx.harness.caseformat.case import CASE_KEYS, REQUIRED_KEYS, Case, Expected
+from convtx.harness.caseformat.fields import Fields, expected, kind_of, plain, similar, source, tags, tolerance
+from convtx.harness.core.errors import CaseError, CaseErrors, InvalidArguments, Mark
 from convtx.harness.core.problem import OPS
-from convtx.harness.caseformat.tensorparse import TensorReader, number
+from convtx.harness.caseformat.tensorparse import TensorReader
 from convtx.harness.core.tensors import DTYPES
 from convtx.harness.caseformat.yamlsrc import SDict, SList, load_yaml
 
@@ -95,11 +96,13 @@ def load_file(path: str) -> list[Entry | CaseError]:
     else:
         where = getattr(data, "mark", Mark(path, 1, 1))
         return [CaseError(where, "a case file holds one case (a mapping) or a list of cases "
-                                 f"(mappings), got {_kind(data)}")]
+                                 f"(mappings), got {kind_of(data)}")]
     out: list[Entry | CaseError] = []
     for item, mark in zip(items, marks):
         try:
             out.append(validate(item, mark))
+        except CaseErrors as errs:
+            out.extend(errs.errors)
         except CaseError as err:
             out.append(err)
     return out
@@ -112,19 +115,10 @@ def validate_text(path: str, text: str) -> list[Entry]:
     return [validate(item, mark) for item, mark in zip(items, marks)]
 
 
-_KINDS: dict[type, str] = {SDict: "a mapping", SList: "a list"}
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "an empty document"
-    return _KINDS.get(type(value), f"the scalar {value!r}")
-
-
 def validate(data: Any, mark: Mark, *, pending_expected: bool = False) -> Entry:
     """One case mapping -> Entry. `pending_expected` (for `convtx new`) allows a missing expected."""
     if not isinstance(data, SDict):
-        raise CaseError(mark, f"each case must be a mapping of keys (id, framework, ...), got {_kind(data)}")
+        raise CaseError(mark, f"each case must be a mapping of keys (id, framework, ...), got {kind_of(data)}")
     case_id = data.get("id") if isinstance(data.get("id"), str) else None
     try:
         case = _build_case(data, pending_expected)
@@ -134,143 +128,78 @@ def validate(data: Any, mark: Mark, *, pending_expected: bool = False) -> Entry:
 
 
 def _build_case(data: SDict, pending_expected: bool = False) -> Case:
-    ctx = _Ctx(data)
+    """The typed case, or CaseErrors naming every structural problem (in file order)."""
+    f = Fields(data)
+    _check_keys(f, pending_expected)
+    if "id" in data:
+        f.read(_check_id, f)
+    framework = f.read(f.choice, "framework", semantics.FRAMEWORKS) if "framework" in data else ""
+    op = f.read(f.choice, "op", OPS, default="conv_transpose")
+    dtype = f.read(f.choice, "dtype", DTYPES, default="float32")
+    reader = TensorReader(f.read(f.boolean, "allow_nonfinite", default=False, stand_in=False))
+    args = f.read(_args, f, framework or "its framework's")
+    tensors = {key: f.read(reader.tensor, data, key) for key in ("input", "weight", "bias") if data.get(key) is not None}
+    exp = f.read(expected, data, reader) if "expected" in data else Expected("pending")
+    tol, src, words = f.read(tolerance, f), f.read(source, f), f.read(tags, f, stand_in=())
+    title, notes = f.read(f.text, "title"), f.read(f.text, "notes")
+    if f.errors:
+        raise CaseErrors(sorted(f.errors, key=lambda e: (e.mark.line, e.mark.col) if e.mark else (0, 0)))
+    return Case(id=data["id"], framework=framework, op=op, args=plain(args or {}), input=tensors["input"],
+                weight=tensors["weight"], bias=tensors.get("bias"), expected=exp, dtype=dtype, tolerance=tol,
+                title=title, source=src, notes=notes, tags=words, allow_nonfinite=reader.allow_nonfinite,
+                path=data.mark.path, mark=data.mark, marks=_marks(data, args))
+
+
+def _check_keys(f: Fields, pending_expected: bool) -> None:
+    data = f.data
     for key in data:
         if key not in CASE_KEYS:
-            close = [k for k in CASE_KEYS if _similar(key, k)]
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ctx.error(key, f"unknown key {key!r} ({hint}keys are: {', '.join(CASE_KEYS)})", at_key=True)
+            close = [k for k in CASE_KEYS if similar(key, k)]
+            hint = f"did you mean {close[0]!r}? " if close else _argument_hint(data, key)
+            f.errors.append(f.error(key, f"unknown key {key!r} ({hint}keys are: {', '.join(CASE_KEYS)})", at_key=True))
     for key in REQUIRED_KEYS:
         if key not in data and not (pending_expected and key == "expected"):
-            raise CaseError(data.mark, f"missing required key (a case needs {', '.join(REQUIRED_KEYS)})",
-                            field=key)
-    if not isinstance(data["id"], str) or not ID_PATTERN.match(data["id"]):
-        raise ctx.error("id", f"{data['id']!r} is not a valid id (lowercase letters, digits, '.', '_', "
-                              "'-', starting with a letter or digit)")
-    framework = ctx.choice("framework", semantics.FRAMEWORKS)
-    op = ctx.choice("op", OPS, default="conv_transpose")
-    dtype = ctx.choice("dtype", DTYPES, default="float32")
-    allow_nonfinite = ctx.boolean("allow_nonfinite", default=False)
-    args = data.get("args", SDict())
+            f.errors.append(CaseError(data.mark, f"missing required key (a case needs {', '.join(REQUIRED_KEYS)})",
+                                      field=key))
+
+
+def _argument_hint(data: SDict, key: str) -> str:
+    """For a top-level key that is (nearly) an argument of the case's framework: say it goes under args."""
+    framework = data.get("framework")
+    dialect = semantics.DIALECTS.get(framework) if isinstance(framework, str) else None
+    if dialect is None:
+        return ""
+    names = {name for op_args in dialect.ops.values() for name in op_args}
+    close = [n for n in sorted(names) if similar(key, n)]
+    return f"a {dialect.name} argument ({close[0]}?) goes under args: " if close else ""
+
+
+def _check_id(f: Fields) -> None:
+    if not isinstance(f.data["id"], str) or not ID_PATTERN.match(f.data["id"]):
+        raise f.error("id", f"{f.data['id']!r} is not a valid id (lowercase letters, digits, '.', '_', "
+                            "'-', starting with a letter or digit)")
+
+
+def _args(f: Fields, framework: str) -> SDict:
+    args = f.data.get("args", SDict())
     if args is None:
-        args = SDict()
+        return SDict()
     if not isinstance(args, SDict):
-        raise ctx.error("args", f"expected a mapping of {framework} argument names to values, got {_kind(args)}")
-    reader = TensorReader(allow_nonfinite)
-    marks = {"id": data.value_marks["id"]}
-    for key, value_mark in data.value_marks.items():
-        marks[key] = value_mark
-    for key in args:
-        marks[f"args.{key}"] = args.value_marks[key]
-    return Case(
-        id=data["id"], framework=framework, op=op, args=_plain(args),
-        input=reader.tensor(data, "input"), weight=reader.tensor(data, "weight"),
-        bias=reader.tensor(data, "bias") if data.get("bias") is not None else None,
-        expected=_expected(data, reader) if "expected" in data else Expected("pending"),
-        dtype=dtype, tolerance=_tolerance(ctx),
-        title=ctx.text("title"), source=_source(ctx), notes=ctx.text("notes"), tags=_tags(ctx),
-        allow_nonfinite=allow_nonfinite, path=data.mark.path, mark=data.mark, marks=marks)
+        raise f.error("args", f"expected a mapping of {framework} argument names to values, got {kind_of(args)}")
+    return args
 
 
-def _similar(a: str, b: str) -> bool:
-    a, b = a.lower(), b.lower()
-    if a == b or a.rstrip("s") == b.rstrip("s"):
-        return True
-    if abs(len(a) - len(b)) > 2:
-        return False
-    common = sum(1 for x, y in zip(a, b) if x == y)
-    return common >= max(len(a), len(b)) - 2
+def _marks(data: SDict, args: SDict | None) -> dict[str, Mark]:
+    marks = dict(data.value_marks)
+    if args is not None:
+        marks.update({f"args.{key}": args.value_marks[key] for key in args})
+    return marks
 
 
-def _plain(value: Any) -> Any:
-    """SDict/SList -> plain dict/list (args are handed to dialects as ordinary data)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-class _Ctx:
-    """Field readers for one case mapping, producing positioned errors."""
-
-    def __init__(self, data: SDict):
-        self.data = data
-
-    def error(self, key: str, message: str, *, at_key: bool = False) -> CaseError:
-        marks = self.data.key_marks if at_key else self.data.value_marks
-        return CaseError(marks.get(key, self.data.mark), message, field=key)
-
-    def choice(self, key: str, choices, default: str | None = None) -> str:
-        value = self.data.get(key, default)
-        if value not in choices or not isinstance(value, str):
-            raise self.error(key, f"{value!r} is not supported (expected one of: {', '.join(choices)})")
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.data.get(key, default)
-        if not isinstance(value, bool):
-            raise self.error(key, f"expected true or false, got {value!r}")
-        return value
-
-    def text(self, key: str) -> str:
-        value = self.data.get(key, "")
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise self.error(key, f"expected text, got {_kind(value)} (quote it if it is meant as text)")
-        return value
-
-
-def _expected(data: SDict, reader: TensorReader) -> Expected:
-    value = data["expected"]
-    if isinstance(value, SDict) and "invalid" in value:
-        if set(value) != {"invalid"} or not isinstance(value["invalid"], str) or not value["invalid"]:
-            raise CaseError(value.value_marks.get("invalid", value.mark),
-                            "expected {invalid: reason} takes only a non-empty reason text",
-                            field="expected.invalid")
-        return Expected("invalid", reason=value["invalid"])
-    if isinstance(value, SDict) and set(value) == {"shape"}:
-        return Expected("shape", shape=reader.shape(value, "shape", "expected.shape"))
-    return Expected("tensor", tensor=reader.tensor(data, "expected"))
-
-
-def _tolerance(ctx: _Ctx) -> Tolerance | None:
-    value = ctx.data.get("tolerance")
-    if value is None:
-        return None
-    if not isinstance(value, SDict) or not value or set(value) - {"rtol", "atol"}:
-        raise ctx.error("tolerance", "expected a mapping with rtol and/or atol, e.g. {rtol: 1.0e-5, atol: 1.0e-6}")
-    dtype = ctx.data.get("dtype", "float32")
-    from convtx.harness.caseformat.case import DEFAULT_TOLERANCE
-    rtol, atol = DEFAULT_TOLERANCE.get(dtype, DEFAULT_TOLERANCE["float32"])
-    parsed = {"rtol": rtol, "atol": atol}
-    for key in value:
-        parsed[key] = number(value[key], value.raw.get(key), value.value_marks[key], f"tolerance.{key}")
-        if parsed[key] < 0:
-            raise CaseError(value.value_marks[key], f"must be >= 0, got {parsed[key]}", field=f"tolerance.{key}")
-    return Tolerance(parsed["rtol"], parsed["atol"])
-
-
-def _source(ctx: _Ctx) -> Source | None:
-    value = ctx.data.get("source")
-    if value is None:
-        return None
-    if not isinstance(value, SDict) or "document" not in value or set(value) - {"document", "where"}:
-        raise ctx.error("source", "expected a mapping {document: ..., where: ...}")
-    for key in value:
-        if not isinstance(value[key], str):
-            raise CaseError(value.value_marks[key], "expected text", field=f"source.{key}")
-    return Source(value["document"], value.get("where", ""))
-
-
-def _tags(ctx: _Ctx) -> tuple[str, ...]:
-    value = ctx.data.get("tags")
-    if value is None:
-        return ()
-    if not isinstance(value, SList) or not all(isinstance(t, str) for t in value):
-        raise ctx.error("tags", "expected a list of text tags, e.g. [stride, doc-example]")
-    return tuple(value)
+def _hint(case: Case, field: str) -> str:
+    """A layout hint for problems the tensors' shapes can cause (not for a misspelt argument)."""
+    from convtx.harness.caseformat.hints import layout_hint
+    return "" if field.startswith("args.") and "size" not in field and "shape" not in field else layout_hint(case)
 
 
 def _understand(case: Case) -> Entry:
@@ -280,12 +209,13 @@ def _understand(case: Case) -> Entry:
         reading = semantics.read(case.framework, case.op, case.args, case.input.shape,
                                  case.weight.shape, case.bias is not None, bias_shape)
     except semantics.ArgError as err:
-        raise CaseError(case.mark_of(err.field), err.message, case_id=case.id, field=err.field) from None
+        raise CaseError(case.mark_of(err.field), err.message + _hint(case, err.field), case_id=case.id,
+                        field=err.field) from None
     except InvalidArguments as err:
         if case.expected.kind in ("invalid", "pending"):
             return Entry(case, None, err)
         raise CaseError(case.mark_of(err.field), f"{case.framework} would refuse this call: {err.message} "
-                        "(if that is the point, declare expected: {invalid: <reason>})",
+                        "(if that is the point, declare expected: {invalid: <reason>})" + _hint(case, err.field),
                         case_id=case.id, field=err.field) from None
     if case.expected.kind == "pending":
         return Entry(case, reading)

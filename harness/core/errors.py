@@ -53,6 +53,18 @@ class CaseError(ConvtxError):
                          field=self.field)
 
 
+class CaseErrors(CaseError):
+    """Several problems of one case, all reported (`errors`, in file order); reads as the first."""
+
+    def __init__(self, errors: list[CaseError]):
+        self.errors = errors
+        first = errors[0]
+        super().__init__(first.mark, first.message, case_id=first.case_id, field=first.field)
+
+    def with_context(self, *, case_id: str | None = None, mark: Mark | None = None) -> "CaseErrors":
+        return CaseErrors([e.with_context(case_id=case_id, mark=mark) for e in self.errors])
+
+
 class ArgumentProblem(ConvtxError):
     """Something wrong with one argument of a call: `field` (e.g. `args.padding`) and what."""
 

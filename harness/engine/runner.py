@@ -17,7 +17,7 @@ from typing import Callable
 from convtx.adapters import load
 from convtx.harness.caseformat.casefile import Entry, Suite
 from convtx.harness.engine.cell import CellOptions, run_cell
-from convtx.harness.engine.results import Result, RunResults
+from convtx.harness.engine.results import FAILING, Result, RunResults
 from convtx.harness.engine.verdict import invalid_results
 from convtx.harness.engine.workers import CALL_TIMEOUT, Executor, executor_for
 
@@ -32,6 +32,7 @@ class RunOptions(CellOptions):
     device: str = "cpu"
     worker_env: dict[str, str] = field(default_factory=dict)  # extra environment for every worker (e.g. oneDNN off)
     stop: threading.Event = field(default_factory=threading.Event)
+    exitfirst: bool = False  # stop every system after the first failing verdict (pytest's -x)
     executors: list[Executor] = field(default_factory=list)  # live executors, killed at once on an interrupt
 
 
@@ -52,7 +53,10 @@ def _system_job(fw: str, entries: list[Entry], out: queue.Queue, opts: RunOption
             for entry in entries:
                 if opts.stop.is_set():
                     return
-                out.put(("result", run_cell(entry, fw, executor, opts)))
+                result = run_cell(entry, fw, executor, opts)
+                out.put(("result", result))
+                if opts.exitfirst and result.status in FAILING:
+                    opts.stop.set()
         finally:
             executor.stop()
     except Exception as err:  # never lose the other systems' results to one system's bug
@@ -89,6 +93,8 @@ def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = N
                 run.environment.setdefault("crashes", []).append(f"{msg[1]}: {msg[2]}")
             else:
                 _emit(run, msg[1], progress)
+                if opts.exitfirst and msg[1].status in FAILING:
+                    opts.stop.set()
     except KeyboardInterrupt:
         opts.stop.set()
         run.partial = True

@@ -24,7 +24,7 @@ DIALECTS: dict[str, Dialect] = {d.name: d for d in _BUILTIN}
 FRAMEWORKS = tuple(DIALECTS)  # what a case's `framework:` may name
 
 __all__ = ["DIALECTS", "FRAMEWORKS", "Reading", "read", "express", "read_canonical", "NotExpressible",
-           "ArgError", "InvalidArguments", "Layout", "register_dialect", "unregister_dialect"]
+           "ArgError", "InvalidArguments", "Layout", "register_dialect", "unregister_dialect", "shape_in"]
 
 
 def register_dialect(dialect: Dialect) -> None:
@@ -82,12 +82,12 @@ class Reading:
 
     def input_shape(self) -> tuple[int, ...]:
         """The input shape in this layout."""
-        return _shape_in(self.geometry.input_shape, ("N", "C", *range(self.geometry.ndim)), self.layout.input)
+        return shape_in(self.geometry.input_shape, ("N", "C", *range(self.geometry.ndim)), self.layout.input)
 
     def weight_shape(self) -> tuple[int, ...]:
         """The weight shape in this layout."""
         roles = canonical_weight_roles(self.geometry.op, self.geometry.ndim)
-        return _shape_in(self.geometry.weight_shape, roles, self.layout.weight)
+        return shape_in(self.geometry.weight_shape, roles, self.layout.weight)
 
     def output_shape(self) -> tuple[int, ...]:
         """The output shape in the case's own layout."""
@@ -149,13 +149,14 @@ def read_canonical(framework: str, geometry: Geometry, args: Mapping[str, Any]) 
     dialect = DIALECTS[framework]
     op, nd = geometry.op, geometry.ndim
     layout = dialect.layout(op, dialect.check_args(op, args), nd)
-    x_shape = _shape_in(geometry.input_shape, ("N", "C", *range(nd)), layout.input)
-    w_shape = _shape_in(geometry.weight_shape, canonical_weight_roles(op, nd), layout.weight)
+    x_shape = shape_in(geometry.input_shape, ("N", "C", *range(nd)), layout.input)
+    w_shape = shape_in(geometry.weight_shape, canonical_weight_roles(op, nd), layout.weight)
     bias = (geometry.out_channels,) if geometry.has_bias else None
     return read(framework, op, args, x_shape, w_shape, geometry.has_bias, bias)
 
 
-def _shape_in(shape, src_roles, dst_roles) -> tuple[int, ...]:
+def shape_in(shape, src_roles, dst_roles) -> tuple[int, ...]:
+    """A shape laid out as src_roles, laid out as dst_roles (roles as in `common.Layout`)."""
     return tuple(shape[i] for i in _perm(src_roles, dst_roles))
 
 
