@@ -60,22 +60,41 @@ def unregister(system_id: str) -> None:
     load.cache_clear()
 
 
+def split_id(system_id: str) -> tuple[str, tuple[str, ...]]:
+    """`tf[onednn=0]` -> ("tf", ("onednn=0",)); `torch` -> ("torch", ())."""
+    base, _, rest = system_id.partition("[")
+    if not rest:
+        return system_id, ()
+    if not rest.endswith("]"):
+        raise KeyError(f"malformed system id {system_id!r} (expected id[variant,...])")
+    return base, tuple(v.strip() for v in rest[:-1].split(",") if v.strip())
+
+
+def path_of(system_id: str) -> str:
+    """The "module:Class[variants]" a worker instantiates for a system id (KeyError if unknown)."""
+    base, variants = split_id(system_id)
+    try:
+        path = systems()[base]
+    except KeyError:
+        raise KeyError(f"unknown framework {base!r} (known: {', '.join(systems())})") from None
+    return f"{path}[{','.join(variants)}]" if variants else path
+
+
 @lru_cache(maxsize=None)
 def load(system_id: str) -> System:
-    """The system instance for an id (raises KeyError naming the known ids)."""
-    try:
-        path = systems()[system_id]
-    except KeyError:
-        raise KeyError(f"unknown framework {system_id!r} (known: {', '.join(systems())})") from None
-    return instantiate(path)
+    """The system instance for an id, variants included (KeyError naming the known ids/variants)."""
+    return instantiate(path_of(system_id))
 
 
 def instantiate(path: str) -> System:
+    """A system from "module:Class" or "module:Class[variant,...]" (in a worker, too)."""
     module_name, _, attr = path.partition(":")
+    attr, _, variants = attr.partition("[")
     cls = getattr(importlib.import_module(module_name), attr)
     if not (isinstance(cls, type) and issubclass(cls, System)):
         raise TypeError(f"{path} is not a convtx System subclass (see convtx.adapters.contract)")
-    return cls()
+    names = tuple(v for v in variants.rstrip("]").split(",") if v)
+    return (cls.with_variants(names) if names else cls)()
 
 
 def speaker(dialect: str) -> str | None:
@@ -86,4 +105,5 @@ def speaker(dialect: str) -> str | None:
     return None
 
 
-__all__ = ["BUILTIN", "CANONICAL", "REFERENCE", "System", "load", "register", "speaker", "systems", "unregister"]
+__all__ = ["BUILTIN", "CANONICAL", "REFERENCE", "System", "load", "path_of", "register", "speaker", "split_id",
+           "systems", "unregister"]

@@ -12,6 +12,14 @@ Declared (class attributes):
 - `env`: environment variables its worker process starts with (KERAS_BACKEND, JAX_ENABLE_X64...);
 - `refusals`: regular expressions of the framework's own words for "this build/device has no
   kernel for this call": an error matching one is the verdict `unsupported`, not `error`;
+- `known_bugs_file`: the system's own known-bug file (the format of `adapters/known_bugs/*.yaml`),
+  a path relative to the folder of the module defining the class; None (the default) means
+  `known_bugs/<id>.yaml` in that folder, if there is one (the built-ins' `adapters/known_bugs/`).
+  A third-party system ships its file as package data beside its module; `knownbugs.load` reads it;
+- `variants`: named ways of running the same system, selected as `id[name,...]` (`tf[onednn=0]`,
+  `torch[channels_last]`, `torch[cuda]`): each a `Variant` with environment variables for its
+  worker, a device, and options `call` reads (`self.options`); `load` makes a subclass per combination
+  whose `id` is the full id, so a variant is a column like any system;
 - `capabilities`: optional abilities, declared, never probed: `"gradient"` (`input_gradient`
   is implemented: the gradient check uses it), `"fallback"` (`fallback` can say calls the dialect's
   own arguments cannot), `"in_process"` (safe to run in convtx's own process: no worker).
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 import importlib.util
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Protocol
 
 import numpy as np
@@ -105,6 +114,16 @@ class SaidAsIs:
         return "as is (torch layout)"
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One named way of running a system: its worker's environment, a device, options its call reads."""
+
+    doc: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    device: str | None = None
+    options: frozenset[str] = frozenset()
+
+
 class System(ABC):
     """One system convtx runs calls through. Subclasses declare the class attributes below."""
 
@@ -114,13 +133,37 @@ class System(ABC):
     requires: ClassVar[tuple[str, ...]] = ()
     env: ClassVar[Mapping[str, str]] = {}
     refusals: ClassVar[tuple[str, ...]] = ()
+    known_bugs_file: ClassVar[str | None] = None  # relative to the defining module's folder (see above)
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    variants: ClassVar[Mapping[str, Variant]] = {}
+    options: ClassVar[frozenset[str]] = frozenset()  # of the selected variants (set by `with_variants`)
+    device: ClassVar[str | None] = None  # a variant's device (None: the run's --device)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         unknown = set(cls.capabilities) - CAPABILITIES
         if unknown:
             raise TypeError(f"{cls.__name__}: unknown capabilities {sorted(unknown)} (known: {sorted(CAPABILITIES)})")
+
+    @classmethod
+    def with_variants(cls, names: tuple[str, ...]) -> type["System"]:
+        """The subclass that runs this system with the named variants (KeyError for an unknown one)."""
+        unknown = [n for n in names if n not in cls.variants]
+        if unknown:
+            known = ", ".join(cls.variants) or "none"
+            raise KeyError(f"{cls.id} has no variant {', '.join(unknown)} (its variants: {known})")
+        chosen = [cls.variants[n] for n in names]
+        env = dict(cls.env)
+        for v in chosen:
+            env.update(v.env)
+        device = next((v.device for v in reversed(chosen) if v.device), cls.device)
+        attrs = {"id": f"{cls.id}[{','.join(names)}]", "env": env, "device": device,
+                 "options": frozenset().union(*(v.options for v in chosen)), "__module__": cls.__module__}
+        return type(f"{cls.__name__}[{','.join(names)}]", (cls,), attrs)
+
+    def unavailable(self, device: str) -> str | None:
+        """Why this system cannot run on `device` here (run in the worker: e.g. no CUDA), or None."""
+        return None
 
     def available(self) -> bool:
         """Every required module can be imported (checked without importing it)."""

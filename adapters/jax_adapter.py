@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from convtx.adapters.contract import SaidAsIs, System, given, module_available, render_call
+from convtx.adapters.contract import SaidAsIs, System, Variant, given, module_available, render_call
 
 # XLA's words for "no kernel for this call on this device" (the verdict is `unsupported`)
 REFUSALS: tuple[str, ...] = (r"UNIMPLEMENTED", r"^XlaRuntimeError: UNIMPLEMENTED")
@@ -92,10 +92,19 @@ class JaxSystem(System):
     env = {"JAX_ENABLE_X64": "1"}
     refusals = REFUSALS
     capabilities = frozenset({"fallback", "gradient"})
+    variants = {"cuda": Variant("on the first GPU (XLA's CUDA backend)", device="cuda")}
 
     def version(self) -> str:
         import jax
         return jax.__version__
+
+    def unavailable(self, device: str) -> str | None:
+        import jax
+        try:
+            jax.devices("gpu" if device == "cuda" else "cpu")
+        except RuntimeError as err:
+            return f"no {device} device for jax here ({err})"
+        return None
 
     def environment(self, device: str = "cpu") -> dict:
         import jax

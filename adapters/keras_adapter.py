@@ -15,7 +15,7 @@ import numpy as np
 
 from convtx.adapters.contract import System, given, module_available, render_call
 from convtx.adapters.jax_adapter import REFUSALS as XLA_REFUSALS
-from convtx.adapters.tf_adapter import REFUSALS as TF_REFUSALS
+from convtx.adapters.tf_adapter import ONEDNN_VARIANTS, REFUSALS as TF_REFUSALS
 from convtx.adapters.torch_adapter import REFUSALS as TORCH_REFUSALS
 _SIZE_ARGS = ("filters", "kernel_size")
 
@@ -61,6 +61,7 @@ class KerasSystem(System):
     requires = ("keras", "tensorflow")
     env = {"KERAS_BACKEND": "tensorflow"}
     refusals = TF_REFUSALS
+    variants = ONEDNN_VARIANTS
 
     def version(self) -> str:
         import keras
@@ -105,6 +106,7 @@ class KerasJaxSystem(KerasSystem):
     requires = ("keras", "jax")
     env = {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"}
     refusals = XLA_REFUSALS
+    variants = {}
 
 
 class KerasTorchSystem(KerasSystem):
@@ -115,3 +117,4 @@ class KerasTorchSystem(KerasSystem):
     requires = ("keras", "torch")
     env = {"KERAS_BACKEND": "torch"}
     refusals = TORCH_REFUSALS
+    variants = {}

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from convtx.adapters.contract import Variant
 from convtx.adapters.onnx_common import OnnxSystem, build_model
 
 
@@ -20,6 +21,13 @@ class OnnxRuntimeSystem(OnnxSystem):
     requires = ("onnxruntime", "onnx")
     # onnxruntime's words for "this build/provider has no kernel for the node" (the verdict is `unsupported`)
     refusals = (r"NOT_IMPLEMENTED", r"Could not find an implementation for")
+    variants = {"cuda": Variant("the CUDA execution provider", device="cuda")}
+
+    def unavailable(self, device: str) -> str | None:
+        import onnxruntime as ort
+        if device == "cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
+            return f"no CUDAExecutionProvider in this onnxruntime build (it has {ort.get_available_providers()})"
+        return None
 
     def version(self) -> str:
         import onnxruntime

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from convtx.adapters.contract import System, given, module_available, render_call
+from convtx.adapters.contract import System, Variant, given, module_available, render_call
 
 # TensorFlow's own words when this build/device has no kernel for a call (the verdict is `unsupported`):
 # the CPU kernels without oneDNN refuse dilation (tensorflow/tensorflow#28264, #69103) and channels-first
@@ -25,6 +25,12 @@ REFUSALS: tuple[str, ...] = (
     r"^UnimplementedError",
     r"No OpKernel was registered to support Op",
 )
+# oneDNN on or off: TensorFlow picks its CPU kernels by this variable (and the CPU) at import time.
+ONEDNN_VARIANTS = {
+    "onednn=0": Variant("TensorFlow's own CPU kernels (oneDNN off)", env={"TF_ENABLE_ONEDNN_OPTS": "0"}),
+    "onednn=1": Variant("oneDNN's CPU kernels", env={"TF_ENABLE_ONEDNN_OPTS": "1"}),
+    "gpu": Variant("on the first GPU", device="cuda"),
+}
 
 
 def onednn_enabled() -> bool:
@@ -62,10 +68,17 @@ class TfSystem(System):
     env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
     refusals = REFUSALS
     capabilities = frozenset({"gradient"})
+    variants = ONEDNN_VARIANTS
 
     def version(self) -> str:
         import tensorflow as tf
         return tf.__version__
+
+    def unavailable(self, device: str) -> str | None:
+        import tensorflow as tf
+        if device == "cuda" and not tf.config.list_physical_devices("GPU"):
+            return "no GPU here (tf.config.list_physical_devices('GPU') is empty)"
+        return None
 
     def environment(self, device: str = "cpu") -> dict:
         import tensorflow as tf

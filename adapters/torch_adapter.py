@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from convtx.adapters.contract import System, given, module_available, render_call
+from convtx.adapters.contract import System, Variant, given, module_available, render_call
 
 # torch's words for "no kernel for this dtype/device here" (the verdict is `unsupported`)
 REFUSALS: tuple[str, ...] = (r"not implemented for '", r"^NotImplementedError")
@@ -32,6 +32,15 @@ class TorchSystem(System):
     requires = ("torch",)
     refusals = REFUSALS
     capabilities = frozenset({"gradient"})
+    variants = {
+        "channels_last": Variant("input and module in the channels-last memory format (other kernels)",
+                                 options=frozenset({"channels_last"})),
+        "compile": Variant("the module through torch.compile (inductor's generated kernels on the CPU)",
+                           options=frozenset({"compile"})),
+        "cuda": Variant("on the first CUDA device (cuDNN)", device="cuda"),
+        "tf32": Variant("TF32 allowed for cuDNN convolutions and matmuls (a GPU precision mode)",
+                        options=frozenset({"tf32"})),
+    }
 
     def version(self) -> str:
         import torch
@@ -39,10 +48,25 @@ class TorchSystem(System):
 
     def environment(self, device: str = "cpu") -> dict:
         import torch
-        return {"device": device, "threads": torch.get_num_threads(),
-                "float32_matmul_precision": torch.get_float32_matmul_precision(),
-                "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-                "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
+        self._precision()
+        env = {"device": device, "threads": torch.get_num_threads(), "options": sorted(self.options),
+               "float32_matmul_precision": torch.get_float32_matmul_precision(),
+               "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+               "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
+        if device == "cuda":
+            env.update(device_name=torch.cuda.get_device_name(0), cuda=torch.version.cuda,
+                       cudnn=torch.backends.cudnn.version())
+        return env
+
+    def unavailable(self, device: str) -> str | None:
+        import torch
+        if device == "cuda" and not torch.cuda.is_available():
+            return "no CUDA device here (torch.cuda.is_available() is False)"
+        return None
+
+    def _precision(self) -> None:
+        import torch
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = "tf32" in self.options
 
     def code(self, op: str, args: Mapping[str, Any], x_shape: tuple[int, ...], w_shape: tuple[int, ...],
              has_bias: bool) -> str:
@@ -75,11 +99,22 @@ class TorchSystem(System):
             if b is not None:
                 module.bias.copy_(torch.as_tensor(b, dtype=tdtype))
             inp = torch.as_tensor(x, dtype=tdtype, device=device)
+            inp, module = self._prepared(inp, module)
             if args.get("output_size") is not None:
                 out = module(inp, output_size=list(args["output_size"]))
             else:
                 out = module(inp)
         return out.detach().to("cpu", torch.float64).numpy()
+
+    def _prepared(self, inp, module):
+        """The selected variants applied: memory format, torch.compile."""
+        import torch
+        if "channels_last" in self.options and inp.ndim in (4, 5):
+            fmt = torch.channels_last if inp.ndim == 4 else torch.channels_last_3d
+            inp, module = inp.contiguous(memory_format=fmt), module.to(memory_format=fmt)
+        if "compile" in self.options:
+            module = torch.compile(module, dynamic=False)
+        return inp, module
 
     def input_gradient(self, args: Mapping[str, Any], x: np.ndarray, w: np.ndarray, cotangent: np.ndarray, dtype: str,
                        device: str = "cpu") -> np.ndarray:

@@ -49,8 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--cases", nargs="*", default=[DEFAULT_CASES], metavar="PATH")
 
     from convtx.harness.analysis import fuzz, translate
-    from convtx.harness.commands import bench, check, importers, new as newcase
-    for module in (bench, importers, newcase, translate, fuzz, check):
+    from convtx.harness.commands import bench, check, importers, merge, new as newcase
+    for module in (bench, importers, newcase, translate, fuzz, check, merge):
         module.add_parser(sub)
     return p
 
@@ -173,7 +173,13 @@ def cmd_bench(args) -> int:
     return bench.run(args)
 
 
-COMMANDS = {"bench": cmd_bench, "import": cmd_import, "check": cmd_check, "fuzz": cmd_fuzz, "translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "explain": cmd_explain,
-            "report": cmd_report, "new": cmd_new}
+def cmd_merge(args) -> int:
+    from convtx.harness.commands import merge
+    return merge.run(args)
+
+
+COMMANDS = {"bench": cmd_bench, "import": cmd_import, "check": cmd_check, "fuzz": cmd_fuzz,
+            "translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list,
+            "explain": cmd_explain, "report": cmd_report, "new": cmd_new, "merge": cmd_merge}
 
 __all__ = ["main"]

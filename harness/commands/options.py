@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from convtx.adapters import REFERENCE, systems
+from convtx.adapters import REFERENCE, load, split_id, systems
 from convtx.harness.core.errors import UsageError
 
 
@@ -24,7 +24,12 @@ def selected_systems(value: str | None, *, with_reference: bool = True) -> list[
     names = [n.strip() for n in (value or "").split(",") if n.strip()]
     if not names:
         return [s for s in known if with_reference or s != REFERENCE]
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise UsageError(f"--frameworks: unknown {', '.join(unknown)} (known: {', '.join(known)})")
+    for name in names:
+        base, _ = split_id(name.split("@", 1)[0])
+        if base not in known:
+            raise UsageError(f"--frameworks: unknown {base} (known: {', '.join(known)})")
+        try:
+            load(name)
+        except KeyError as err:
+            raise UsageError(f"--frameworks: {err.args[0]}") from None
     return names

@@ -35,6 +35,21 @@ def add_parser(sub) -> None:
     run.add_argument("--checks", action="store_true",
                      help="also run the mathematical checks (adjoint, gradient, shape arithmetic) for the report")
     add_known_bugs_option(run)
+    run.add_argument("--shard", metavar="I/N", help="only shard I of N of the case x system cells (then `convtx merge`)")
+    run.add_argument("--label", default="", help="this run's name among others, e.g. the machine or venv (for merge)")
+    run.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testsuite per system)")
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        i, n = (int(v) for v in value.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard {value!r}: expected I/N, e.g. 1/4") from None
+    if not 1 <= i <= n:
+        raise UsageError(f"--shard {value!r}: I must be between 1 and N")
+    return i, n
 
 
 def add_selection_options(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +87,8 @@ def cmd_run(args) -> int:
         raise UsageError(f"-k {args.keyword!r} selects none of the {len(loaded.entries)} case(s)")
     bugs = knownbugs.load(frameworks, args.known_bugs)
     printer = terminal.Printer(quiet=args.quiet, total=(len(suite.entries) + len(suite.errors)) * len(frameworks))
-    opts = RunOptions(timeout=args.timeout, device=args.device, known_bugs=bugs, exitfirst=args.exitfirst)
+    opts = RunOptions(timeout=args.timeout, device=args.device, known_bugs=bugs, exitfirst=args.exitfirst,
+                      shard=parse_shard(args.shard))
     printer.starting(frameworks)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -80,6 +96,8 @@ def cmd_run(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         printer.close()
+    from convtx.harness.caseformat.fingerprint import suite_fingerprint
+    run.label, run.suite, run.shard = args.label, suite_fingerprint(suite), args.shard or ""
     _checks(args, run, frameworks, bugs, opts.hits)
     if args.paths == [DEFAULT_CASES] and not args.keyword and not args.last_failed and args.checks and not run.partial:
         for warning in knownbugs.stale(bugs, opts.hits, run.frameworks, run.environment):  # a whole run only
@@ -111,6 +129,11 @@ def _write(args, run: RunResults, suite: Suite) -> None:
     if args.json:
         write_json(args.json, run)
         print(f"results: {args.json}")
+    if args.junit:
+        from convtx.harness.core.files import write_atomic
+        from convtx.reports.junit import junit_xml
+        write_atomic(args.junit, junit_xml(run))
+        print(f"junit: {args.junit}")
     if args.html:
         from convtx.reports import html
         html.write_report(args.html, run, suite)

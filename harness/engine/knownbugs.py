@@ -1,7 +1,8 @@
 """Known framework bugs, recognised by what they are: the known-bug files and their matching.
 
-A system may ship `adapters/known_bugs/<system id>.yaml`; a user adds files of the same format with
-`--known-bugs FILE`.  A file is a list of entries:
+A built-in system's entries are in `adapters/known_bugs/<system id>.yaml`; a third-party system ships
+its own file (`System.known_bugs_file`, found by `own_file`); a user adds files of the same format
+with `--known-bugs FILE`.  A file is a list of entries:
 
 ```yaml
 - reason: ConvTranspose with group > 1 and more than one output channel per group   # required
@@ -97,7 +98,7 @@ class KnownBug:
 
     def describes(self, facts: CellFacts) -> bool:
         """The cell is one this entry is about (its `cases` and `when`), whatever happened."""
-        if self.system != facts.system:
+        if self.system != base_id(facts.system):
             return False
         if self.cases and not any(fnmatch.fnmatchcase(facts.case_id, p) for p in self.cases):
             return False
@@ -151,17 +152,51 @@ def shipped_folder() -> str:
     return os.path.join(os.path.dirname(adapters.__file__), "known_bugs")
 
 
+def base_id(system_id: str) -> str:
+    """`tf[onednn=0]` -> `tf`: a variant's known bugs are its system's (scope them by environment)."""
+    return system_id.split("[", 1)[0]
+
+
 def load(systems: Iterable[str], extra_files: Iterable[str] = (), folder: str | None = None) -> list[KnownBug]:
-    """The shipped entries of `systems` plus every entry of `extra_files` (raises CaseError)."""
+    """The shipped entries of `systems` (convtx's folder, then each system's own file: see
+    `own_file`) plus every entry of `extra_files` (raises CaseError)."""
+    systems = list(dict.fromkeys(base_id(s) for s in systems))  # a variant has its base's bugs
     folder = folder or shipped_folder()
     out: list[KnownBug] = []
     for system in systems:
         path = os.path.join(folder, f"{system}.yaml")
         if os.path.isfile(path):
             out += load_file(path, default_system=system)
+        own = own_file(system)
+        if own is not None and not (os.path.isfile(path) and os.path.samefile(own, path)):
+            out += load_file(own, default_system=system)
     for path in extra_files:
         out += load_file(path)
     return [b for b in out if b.system in set(systems)] if extra_files else out
+
+
+def own_file(system_id: str) -> str | None:
+    """A system's own known-bug file: its class's `known_bugs_file`, relative to the folder of the
+    module defining the class (a declared file must exist: CaseError if not); without one,
+    `known_bugs/<id>.yaml` in that folder if present.  None for an unknown or unloadable system
+    (the runner reports those)."""
+    import sys
+    from convtx import adapters
+    try:
+        cls = type(adapters.load(system_id))
+        module_file = getattr(sys.modules[cls.__module__], "__file__", None)
+    except Exception:  # an unknown id, a broken third-party package: not the known bugs' to report
+        return None
+    if not module_file:
+        return None
+    here = os.path.dirname(os.path.abspath(module_file))
+    if cls.known_bugs_file is not None:
+        path = os.path.join(here, cls.known_bugs_file)
+        if not os.path.isfile(path):
+            raise CaseError(Mark(path, 1, 1), f"no such known-bug file (declared by {cls.__name__}.known_bugs_file)")
+        return path
+    default = os.path.join(here, "known_bugs", f"{system_id}.yaml")
+    return default if os.path.isfile(default) else None
 
 
 def load_file(path: str, default_system: str | None = None) -> list[KnownBug]:
@@ -273,8 +308,9 @@ def stale(bugs: Iterable[KnownBug], hit: set[str], versions: Mapping[str, str | 
     """Warnings for entries in scope on this run's systems that matched no cell (`hit`: their `where`s)."""
     out = []
     for bug in bugs:
-        if bug.system not in versions or bug.where in hit:
+        columns = [c for c in versions if base_id(c) == bug.system]
+        if not columns or bug.where in hit:
             continue
-        if bug.in_scope(versions.get(bug.system), environments.get(bug.system, {})):
+        if any(bug.in_scope(versions.get(c), environments.get(c, {})) for c in columns):
             out.append(f"{bug.where}: known-bug entry for {bug.system} ({bug.reason[:60]}) matched nothing in this run")
     return out

@@ -46,10 +46,15 @@ class RunResults:
     partial: bool = False
     environment: dict[str, Any] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)  # the mathematical checks, if run
+    label: str = ""  # the run's name among others (`--label`: a machine, a venv, a CI job)
+    suite: str = ""  # the suite's fingerprint (caseformat.fingerprint): shards of one suite share it
+    shard: str = ""  # "i/n" for one shard of a run, "" for a whole run
+    convtx: str = ""  # the version that wrote the file (when read back)
 
     def to_json(self) -> dict[str, Any]:
         from convtx import __version__
-        return {"convtx": __version__, "partial": self.partial, "frameworks": self.frameworks,
+        return {"convtx": self.convtx or __version__, "partial": self.partial, "label": self.label,
+                "suite": self.suite, "shard": self.shard, "frameworks": self.frameworks,
                 "environment": self.environment, "results": [r.to_json() for r in self.results],
                 "checks": self.checks}
 
@@ -58,7 +63,8 @@ class RunResults:
         fields = set(Result.__dataclass_fields__)
         results = [Result(**{k: v for k, v in r.items() if k in fields}) for r in data["results"]]
         return cls(dict(data.get("frameworks", {})), results, bool(data.get("partial", False)),
-                   dict(data.get("environment", {})), list(data.get("checks", [])))
+                   dict(data.get("environment", {})), list(data.get("checks", [])), str(data.get("label", "")),
+                   str(data.get("suite", "")), str(data.get("shard", "")), str(data.get("convtx", "")))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """framework -> status -> count."""

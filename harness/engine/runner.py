@@ -9,6 +9,7 @@ partial.
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class RunOptions(CellOptions):
     worker_env: dict[str, str] = field(default_factory=dict)  # extra environment for every worker (e.g. oneDNN off)
     stop: threading.Event = field(default_factory=threading.Event)
     exitfirst: bool = False  # stop every system after the first failing verdict (pytest's -x)
+    shard: tuple[int, int] | None = None  # (i, n): only the cells of shard i of n (see `in_shard`)
     executors: list[Executor] = field(default_factory=list)  # live executors, killed at once on an interrupt
 
 
@@ -42,7 +44,7 @@ def _system_job(fw: str, entries: list[Entry], out: queue.Queue, opts: RunOption
         if not system.available():
             _skip_all(fw, entries, out, f"skipped: not installed ({system.install_hint})")
             return
-        executor = executor_for(fw, timeout=opts.timeout, device=opts.device, env=opts.worker_env)
+        executor = executor_for(fw, timeout=opts.timeout, device=system.device or opts.device, env=opts.worker_env)
         opts.executors.append(executor)
         try:
             hello = executor.start()
@@ -65,6 +67,17 @@ def _system_job(fw: str, entries: list[Entry], out: queue.Queue, opts: RunOption
         out.put(("done", fw))
 
 
+def in_shard(case_id: str, system_id: str, shard: tuple[int, int]) -> bool:
+    """Whether the cell (case, system) belongs to shard i of n: a stable hash, the same on every machine."""
+    digest = hashlib.sha256(f"{case_id}\0{system_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % shard[1] == shard[0] - 1
+
+
+def _cells(entries: list[Entry], fw: str, opts: RunOptions) -> list[Entry]:
+    shard = opts.shard
+    return entries if shard is None else [e for e in entries if in_shard(e.case.id, fw, shard)]
+
+
 def _skip_all(fw: str, entries: list[Entry], out: queue.Queue, note: str) -> None:
     out.put(("hello", fw, None, {}))
     for entry in entries:
@@ -76,7 +89,7 @@ def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = N
     opts = opts or RunOptions()
     run = RunResults(frameworks={fw: None for fw in frameworks})
     out: queue.Queue = queue.Queue()
-    threads = [threading.Thread(target=_system_job, args=(fw, suite.entries, out, opts), daemon=True,
+    threads = [threading.Thread(target=_system_job, args=(fw, _cells(suite.entries, fw, opts), out, opts), daemon=True,
                                 name=f"convtx-{fw}") for fw in frameworks]
     for t in threads:
         t.start()
@@ -103,7 +116,8 @@ def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = N
         for t in threads:
             t.join(10)
     for result in invalid_results(suite, frameworks):
-        _emit(run, result, progress)
+        if opts.shard is None or in_shard(result.case, result.framework, opts.shard):
+            _emit(run, result, progress)
     _sort(run, suite, frameworks)
     return run
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from convtx.adapters import instantiate, load, systems
+from convtx.adapters import instantiate, load, path_of
 from convtx.adapters.contract import System
 
 CALL_TIMEOUT = 120.0
@@ -86,6 +86,10 @@ def worker_main(system_path: str, conn, env: dict[str, str], log_path: str, devi
         if not system.available():
             conn.send(("hello", Hello(False, error=f"not installed ({system.install_hint})")))
             return
+        why = system.unavailable(device)
+        if why:
+            conn.send(("hello", Hello(False, error=f"{system.id}: {why}")))
+            return
         conn.send(("hello", Hello(True, system.version(), system.environment(device))))
     except BaseException as err:  # a broken install is a verdict, not a crash
         traceback.print_exc()
@@ -115,7 +119,7 @@ class Worker:
     def __init__(self, adapter_id: str, *, timeout: float = CALL_TIMEOUT, device: str = "cpu",
                  start_timeout: float = START_TIMEOUT, env: dict[str, str] | None = None):
         self.adapter_id = adapter_id
-        self.system_path = systems()[adapter_id]
+        self.system_path = path_of(adapter_id)
         self.timeout = timeout
         self.start_timeout = start_timeout
         self.device = device

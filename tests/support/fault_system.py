@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from convtx.adapters.contract import System
+from convtx.adapters.contract import System, Variant
 
 PATH = "support.fault_system:FaultySystem"
 
@@ -22,6 +22,14 @@ class FaultySystem(System):
     id = "faulty"
     dialect = "torch"
     install_hint = "(test system)"
+    variants = {
+        "fake-gpu": Variant("a device that exists only in the tests", device="fake"),
+        "cuda": Variant("a CUDA device, which the tests never have", device="cuda"),
+        "off-by-one": Variant("adds 1 to every output (a system that disagrees)", options=frozenset({"off-by-one"})),
+    }
+
+    def unavailable(self, device: str) -> str | None:
+        return "no CUDA device here (the test system has none)" if device == "cuda" else None
 
     def version(self) -> str:
         return "0.0-test"
@@ -48,4 +56,4 @@ class FaultySystem(System):
         from convtx.harness.core.problem import Problem
 
         reading = semantics.read("torch", op, args, x.shape, w.shape, b is not None, None if b is None else b.shape)
-        return reference.compute(Problem(reading.geometry, x, w, b))
+        return reference.compute(Problem(reading.geometry, x, w, b)) + ("off-by-one" in self.options)
