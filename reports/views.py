@@ -44,7 +44,9 @@ class TensorView:
     shape: str
     slices: list[Slice]
     omitted: str = ""
-    kind: str = "tensor"  # tensor | output | diff
+    kind: str = "tensor"  # tensor | output | diff | full
+    scale: str = ""  # a difference map's colour scale: -scale (blue) .. 0 (white) .. +scale (red)
+    note: str = ""  # e.g. "torch, jax: identical" when one drawing stands for several outputs
 
 
 @dataclass
@@ -86,12 +88,28 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
+# A diverging map for differences (ColorBrewer RdBu, colour-blind safe): blue negative, white zero,
+# red positive, symmetric around 0.  DIVERGING_CSS is the same ramp for the legend.
+_DIVERGING = ((33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240), (255, 255, 255),
+              (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43))
+DIVERGING_CSS = "linear-gradient(to right, " + ", ".join(f"rgb{c}" for c in _DIVERGING) + ")"
+
+
+def _diverging(t: float) -> str:
+    """t in [-1, 1] -> a CSS background (and white text where the colour is dark)."""
+    pos = (t + 1) / 2 * (len(_DIVERGING) - 1)
+    i = min(int(pos), len(_DIVERGING) - 2)
+    f = pos - i
+    r, g, b = (round(a + (z - a) * f) for a, z in zip(_DIVERGING[i], _DIVERGING[i + 1]))
+    return f"background:rgb({r},{g},{b})" + (";color:#fff" if abs(t) > 0.7 else "")
+
+
 def _color(v: float, scale: float, diff: bool = False) -> str:
     if not np.isfinite(v) or scale == 0:
         return "background:#fff"
     t = max(-1.0, min(1.0, v / scale))
     if diff:
-        return f"background:rgb(255,{int(255 - 200 * abs(t))},{int(255 - 200 * abs(t))})" if t else "background:#fff"
+        return _diverging(t)
     if t >= 0:
         r, g, b = 255, int(255 - 155 * t), int(255 - 200 * t)
     else:
@@ -128,7 +146,8 @@ def tensor_view(name: str, arr: np.ndarray, index_of=None, kind: str = "tensor")
     omitted = ""
     if total > MAX_SLICES or any(s > MAX_SIDE for s in spatial[-2:]):
         omitted = f"showing at most {MAX_SLICES} slices of {MAX_SIDE}x{MAX_SIDE}"
-    return TensorView(name, "x".join(map(str, arr.shape)), slices, omitted, kind)
+    return TensorView(name, "x".join(map(str, arr.shape)), slices, omitted, kind,
+                      _fmt(scale) if kind == "diff" else "")
 
 
 def full_output_view(entry: Entry) -> TensorView | None:
@@ -207,27 +226,44 @@ def index_mapper(reading):
 
 
 def output_views(entry: Entry, results: dict[str, Result]) -> list[TensorView]:
-    """Expected (or the reference's output), then each output that differs, with its diff map."""
+    """Expected (or the reference's output), then each distinct output that differs, with its
+    difference map; outputs that are identical to each other are drawn once, with their names."""
     reading, case = entry.understood, entry.case
     index_of = index_mapper(reading)
     views = []
-    expected = None
+    expected, against = None, "expected"
     if case.expected.kind == "tensor":
         expected = _canonical_output(reading, case.expected.spec.materialize("float64"))
         views.append(tensor_view("expected output", expected, index_of, "output"))
     elif results.get("numpy") is not None and results["numpy"].output is not None:
-        ref = _canonical_output(reading, results["numpy"].output)
-        views.append(tensor_view("reference output (the case records only the shape)", ref, index_of, "output"))
-    for fw, res in results.items():
-        if res.status == "pass" or res.output is None:
-            continue
-        out = _canonical_output(reading, res.output) if tuple(np.shape(res.output)) == reading.output_shape() else None
-        if out is None:
-            continue
-        views.append(tensor_view(f"{fw} output", out, index_of, "output"))
-        if expected is not None:
-            views.append(tensor_view(f"{fw} - expected", out - expected, index_of, "diff"))
+        expected, against = _canonical_output(reading, results["numpy"].output), "reference"
+        views.append(tensor_view("reference output (the case records only the shape)", expected, index_of, "output"))
+    for names, out in distinct_outputs(entry, results):
+        label = ", ".join(names)
+        view = tensor_view(f"{label} output", out, index_of, "output")
+        if len(names) > 1:
+            view.note = f"{label}: identical"
+        views.append(view)
+        if expected is not None and expected.shape == out.shape:
+            views.append(tensor_view(f"{label} - {against}", out - expected, index_of, "diff"))
     return views
+
+
+def distinct_outputs(entry: Entry, results: dict[str, Result]) -> list[tuple[list[str], np.ndarray]]:
+    """The outputs of the results that do not pass (of the expected shape), identical ones merged:
+    [(frameworks, canonical output)] in the results' order."""
+    reading = entry.understood
+    groups: list[tuple[list[str], np.ndarray]] = []
+    for fw, res in results.items():
+        if res.status == "pass" or res.output is None or tuple(np.shape(res.output)) != reading.output_shape():
+            continue
+        out = _canonical_output(reading, res.output)
+        same = next((names for names, seen in groups if np.array_equal(seen, out, equal_nan=True)), None)
+        if same is not None:
+            same.append(fw)
+        else:
+            groups.append(([fw], out))
+    return groups
 
 
 def case_view(entry: Entry, results: dict[str, Result]) -> CaseView:
@@ -262,4 +298,4 @@ def plain_view(case_id: str, results: dict[str, Result]) -> CaseView:
     return CaseView(case_id, case_id, "?", "?", "", "", note, [], results=results)
 
 
-__all__ = ["CaseView", "TensorView", "case_view", "plain_view", "tensor_view"]
+__all__ = ["DIVERGING_CSS", "CaseView", "TensorView", "case_view", "distinct_outputs", "plain_view", "tensor_view"]

@@ -1,20 +1,26 @@
 """The HTML report in a real headless Chromium (Debian's /usr/bin/chromium through playwright).
 
 Skipped locally when chromium or playwright is missing; in CI (CI=true) that is a failure.
+Set CONVTX_SCREENSHOTS=DIR to keep the screenshots (1280 and 1440 wide) for a look.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
 
+from convtx.adapters import systems
 from convtx.harness.caseformat.casefile import load_suite
+from convtx.harness.engine.results import RunResults
 from convtx.harness.engine.runner import run_suite
 from convtx.reports.html import write_report
 from support import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
 HOSTILE = """
 - id: hostile-title
   title: "<script>alert('pwned')</script> & <b>bold</b>"
@@ -31,6 +37,7 @@ HOSTILE = """
   weight: [[[1, 1]]]
   expected: [[[1, 3, 3]]]
 """
+DEEP = "doc001-k4-s2-p1-arange"  # a seed case whose torch, jax and tf outputs are made wrong (identically)
 
 
 def _browser():
@@ -61,20 +68,84 @@ def report(tmp_path_factory, request):
     return path, run
 
 
+def fabricated_run(folder) -> tuple[RunResults, object]:
+    """Every case of cases/ (and a user folder) with all 12 systems' rows made up from the
+    reference's: a few failures of each kind, identical wrong outputs, and one failing check."""
+    (folder / "hostile.yaml").write_text(HOSTILE, encoding="utf-8")
+    suite = load_suite([os.path.join(ROOT, "cases"), str(folder)])
+    run = run_suite(suite, ["numpy"])
+    ids = list(systems())
+    assert len(ids) >= 12
+    run.frameworks = {fw: "1.0" if fw != "numpy" else run.frameworks["numpy"] for fw in ids}
+    made = []
+    for r in run.results:
+        for fw in ids[1:]:
+            made.append(dataclasses.replace(r, framework=fw, call=f"{fw}.conv_transpose(x, w)",
+                                            diagnosis=r.diagnosis.replace("numpy output", f"{fw} output")))
+    run.results.extend(made)
+    by = {(r.case, r.framework): r for r in run.results}
+    ref = by[DEEP, "numpy"]
+    wrong = [[[[-v if (i + j) % 3 == 0 else v for j, v in enumerate(row)] for i, row in enumerate(plane)]
+              for plane in batch] for batch in ref.output]
+    for fw in ("torch", "jax", "tf"):
+        r = by[DEEP, fw]
+        r.status, r.output, r.max_abs_error = "mismatch", wrong, 24.0
+        r.note = "Mismatched elements: 12 / 36 (33.3%); greatest absolute difference: 24 at index (0, 0, 3, 3)"
+        r.diagnosis = f"{fw}: the kernel spatially flipped (a forward-convolution kernel?)"
+    cases = [r.case for r in run.results if r.framework == "numpy"]
+    for i, (fw, status, note) in enumerate([
+            ("keras", "error", "ValueError: Exception encountered when calling Conv2DTranspose / stack"),
+            ("paddle", "timeout", "no answer within 60 s"),
+            ("onnx-ref", "unsupported", "onnx-ref has no kernel for this call in this build/device: NotImplemented"),
+            ("flax", "xfail", "known flax bug: https://example.invalid/bug"),
+            ("tinygrad", "not_expressible", "tinygrad cannot crop asymmetrically")]):
+        for case in cases[3 + i:60:11]:
+            r = by[case, fw]
+            r.status, r.note, r.output = status, note, None
+    run.checks = [{"check": f"adjoint-{i}", "framework": ids[i % len(ids)], "status": "pass", "detail": "ok"}
+                  for i in range(250)]
+    run.checks[7] = {"check": "adjoint-7", "framework": "tf", "status": "fail",
+                     "detail": "<conv(x, w), y> = 1.5 but <x, conv_T(y, w)> = 1.25"}
+    return run, suite
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory):
+    _browser()
+    folder = tmp_path_factory.mktemp("wide")
+    run, suite = fabricated_run(folder)
+    path = folder / "report.html"
+    write_report(str(path), run, suite)
+    return path, run
+
+
+def _page(p, width, height, problems, requests=None):
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("dialog", lambda d: (problems.append(f"dialog opened: {d.message}"), d.dismiss()))
+    if requests is not None:
+        page.on("request", lambda r: requests.append(r.url))
+    return browser, page
+
+
+def _shot(page, tmp_path, name, full_page=False):
+    page.screenshot(path=str(tmp_path / name), full_page=full_page)
+    shot_dir = os.environ.get("CONVTX_SCREENSHOTS")
+    if shot_dir:
+        os.makedirs(shot_dir, exist_ok=True)
+        page.screenshot(path=os.path.join(shot_dir, name), full_page=full_page)
+
+
 def test_report_in_chromium(report, tmp_path):
     from playwright.sync_api import sync_playwright
 
     path, run = report
-    problems, requests = [], []
+    problems: list[str] = []
+    requests: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("dialog", lambda d: (problems.append(f"dialog opened: {d.message}"), d.dismiss()))
-        page.on("request", lambda r: requests.append(r.url))
+        browser, page = _page(p, 1400, 1000, problems, requests)
         page.goto(path.as_uri())
 
         cases = {r.case for r in run.results}
@@ -86,12 +157,23 @@ def test_report_in_chromium(report, tmp_path):
         assert visible.count() == 1 and visible.first.get_attribute("data-case") == "wrong-on-purpose"
         page.select_option("#f-status", "invalid")
         assert page.locator("#matrix tr.row:visible").count() == 1
+        page.select_option("#f-status", "failure")  # any failure: the mismatch and the invalid file
+        assert page.locator("#matrix tr.row:visible").count() == 2
+        assert page.locator("#matrix tbody.grp:not([data-group='other']) tr.grp-head:visible").count() == 0
         page.select_option("#f-status", "")
         page.fill("#f-text", "doc001")
         assert page.locator("#matrix tr.row:visible").count() == 6
         page.fill("#f-text", "")
 
-        page.click("#matrix a[href='#case-doc001-k4-s2-p1-arange']")
+        # the failures view: one line per case and cause, linking to the verdict
+        failures = page.locator("#failures")
+        assert failures.locator(".fgroup").count() == 2
+        assert "2 result(s) in 2 case(s)" in failures.locator("h2").inner_text()
+        failures.locator("a[href='#case=wrong-on-purpose&fw=numpy']").first.click()
+        assert page.evaluate("location.hash") == "#case=wrong-on-purpose&fw=numpy"
+        assert page.locator("#case-wrong-on-purpose tr.hl[data-fw='numpy']").count() == 1
+
+        page.click("#matrix a[href='#case=doc001-k4-s2-p1-arange']")
         case = page.locator("#case-doc001-k4-s2-p1-arange")
         assert case.get_attribute("open") is not None
         case.locator("td.out[data-index='0,0,0,1']").first.click()
@@ -105,12 +187,96 @@ def test_report_in_chromium(report, tmp_path):
         assert "<script>alert('pwned')</script> & <b>bold</b>" in hostile.locator("summary .title").inner_text()
         assert "<img src=x onerror=alert(1)>" in hostile.locator("p.note").inner_text()
         assert page.locator("script:not([class])").count() == 1  # only the report's own script
-        page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
-        shot_dir = os.environ.get("CONVTX_SCREENSHOTS")
-        if shot_dir:
-            os.makedirs(shot_dir, exist_ok=True)
-            page.screenshot(path=os.path.join(shot_dir, "report.png"))
+        _shot(page, tmp_path, "report.png")
         browser.close()
     assert not problems, problems
     assert all(url.startswith("file://") for url in requests), requests
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def _box(page, selector):
+    return page.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect();"
+                                 " return {top: r.top + scrollY, left: r.left, right: r.right, bottom: r.bottom + scrollY}; }")
+
+
+def test_failures_first_and_a_matrix_that_fits(wide, tmp_path):
+    """At 1280 x 800, with 12 systems and a failing check: the failures and the matrix within 1.5
+    screens, every matrix column visible without horizontal scrolling; deep links work on load,
+    on click and on Back/Forward."""
+    from playwright.sync_api import sync_playwright
+
+    path, run = wide
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser, page = _page(p, 1280, 800, problems)
+        page.goto(path.as_uri())
+        assert page.locator("#matrix thead th.fw").count() == len(run.frameworks) >= 12
+        assert _box(page, "#failures")["top"] < 1.5 * 800
+        assert _box(page, "#matrix")["top"] < 1.5 * 800 - 100  # its header and first rows
+        assert page.locator("#checks-details").get_attribute("open") is None  # collapsed to its counts
+        assert page.locator("#failures").get_by_text("adjoint-7").count() == 1
+        top = page.locator("#topline").inner_text()
+        assert "250 check(s): 1 failed" in top
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+        width = page.evaluate("document.documentElement.clientWidth")
+        for th in page.locator("#matrix thead th").all():
+            box = th.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width, th.inner_text()
+        ids = page.locator("#matrix tr.row th.cid").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
+        assert max(ids) < 30  # no wrapped case id
+        assert page.locator("#matrix tbody.grp").evaluate_all("els => els.map(e => e.dataset.group)") == [
+            "seeds", "semantics", "found", "onnx", "other"]
+        _shot(page, tmp_path, "wide-1280.png")
+        _shot(page, tmp_path, "wide-1280-full.png", full_page=True)
+
+        # the sticky header row stays in view while the matrix scrolls
+        page.evaluate("window.scrollTo(0, document.getElementById('matrix').offsetTop + 900)")
+        assert abs(page.locator("#matrix thead th.cid").bounding_box()["y"]) < 2
+        _shot(page, tmp_path, "wide-1280-scrolled.png")
+
+        # a deep link on load: opens the case, scrolls to and highlights tf's verdict
+        page.goto(path.as_uri() + f"#case={DEEP}&fw=tf")
+        row = page.locator(f"#case-{DEEP} table.verdicts tr[data-fw='tf']")
+        assert row.evaluate("e => e.classList.contains('hl')")
+        box = row.bounding_box()
+        assert box and 0 <= box["y"] and box["y"] + box["height"] <= 800
+        assert page.locator(f"#matrix tr.row[data-case='{DEEP}'] td.cur[data-fw='tf']").count() == 1
+        # the identical wrong outputs are drawn once, with a diverging difference map and its legend
+        case = page.locator(f"#case-{DEEP}")
+        assert case.locator(".identical").inner_text() == "torch, tf, jax: identical"
+        assert case.locator(".tensor.diff").count() == 1 and case.locator(".tensor.diff .dlegend").count() == 1
+        colours = case.locator(".tensor.diff td").evaluate_all(
+            "els => els.map(e => getComputedStyle(e).backgroundColor)")
+        assert "rgb(255, 255, 255)" in colours and len(set(colours)) > 2  # white zero, two sides
+        _shot(page, tmp_path, "wide-1280-deeplink.png")
+
+        # a click on a cell sets the hash; Back and Forward follow it
+        page.goto(path.as_uri())
+        page.click(f"#matrix tr.row[data-case='{DEEP}'] td[data-fw='jax'] a")
+        assert page.evaluate("location.hash") == f"#case={DEEP}&fw=jax"
+        page.click("#matrix tr.row[data-case='wrong-on-purpose'] td[data-fw='keras'] a")
+        assert page.locator("#case-wrong-on-purpose tr.hl[data-fw='keras']").count() == 1
+        page.go_back()
+        assert page.evaluate("location.hash") == f"#case={DEEP}&fw=jax"
+        assert page.locator(f"#case-{DEEP} tr.hl[data-fw='jax']").count() == 1
+        assert page.locator("tr.hl").count() == 1
+        page.go_forward()
+        assert page.locator("#case-wrong-on-purpose tr.hl[data-fw='keras']").count() == 1
+
+        # a summary count filters the matrix; a failed check's line opens the checks at its row
+        page.goto(path.as_uri())
+        page.click("#summary a[data-filter-status='error'][data-filter-fw='keras']")
+        assert page.locator("#f-status").input_value() == "error"
+        errors = sum(1 for r in run.results if r.framework == "keras" and r.status == "error")
+        assert page.locator("#matrix tr.row:visible").count() == errors
+        page.click("#failures a[href='#check=7']")
+        assert page.locator("#checks-details").get_attribute("open") is not None
+        assert page.locator("#check-7.hl").count() == 1
+        browser.close()
+
+        browser, page = _page(p, 1440, 900, problems)
+        page.goto(path.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+        _shot(page, tmp_path, "wide-1440.png")
+        browser.close()
+    assert not problems, problems
