@@ -190,7 +190,9 @@ def build_context(run: RunResults, suite: Suite | None) -> dict[str, Any]:
     checks_failed = [c for c in run.checks if c.get("status") in CHECK_FAILING]
     check_counts = {s: n for s in ("pass", "fail", "error", "xfail", "unsupported", "not_expressible", "skipped")
                     if (n := sum(c.get("status") == s for c in run.checks))}
-    return {"run": run, "frameworks": frameworks, "cases": cases, "groups": case_groups(cases, paths),
+    from convtx.harness.analysis.divergence import divergences
+    return {"run": run, "divergences": divergences(run), "frameworks": frameworks, "cases": cases,
+            "groups": case_groups(cases, paths),
             "counts": counts, "statuses": used, "all_statuses": STATUSES, "nonconforming": NONCONFORMING,
             "tags": sorted({t for c in cases for t in c.tags}), "n_failing": len(bad),
             "n_failing_cases": len({r.case for r in bad}), "environment": environment,

@@ -17,8 +17,9 @@ def package_tree() -> str:
     tree = os.path.join(ROOT, ".mypy_cache", "tree")
     pkg = os.path.join(tree, "convtx")
     os.makedirs(pkg, exist_ok=True)
-    for name, target in (("__init__.py", "convtx/__init__.py"), ("harness", "harness"), ("adapters", "adapters"),
-                         ("reports", "reports")):
+    for name, target in (("__init__.py", "convtx/__init__.py"), ("api.py", "convtx/api.py"),
+                         ("pytest_plugin.py", "convtx/pytest_plugin.py"), ("harness", "harness"),
+                         ("adapters", "adapters"), ("reports", "reports")):
         link = os.path.join(pkg, name)
         if not os.path.islink(link):
             os.symlink(os.path.join(ROOT, target), link)
@@ -29,7 +30,8 @@ def main() -> int:
     from mypy import api
     tree = package_tree()
     out, err, status = api.run(["--config-file", os.path.join(ROOT, "pyproject.toml"),
-                                os.path.join(tree, "convtx", "harness"), os.path.join(tree, "convtx", "adapters")])
+                                os.path.join(tree, "convtx", "harness"), os.path.join(tree, "convtx", "adapters"),
+                                os.path.join(tree, "convtx", "api.py"), os.path.join(tree, "convtx", "pytest_plugin.py")])
     sys.stdout.write(out)
     sys.stderr.write(err)
     return status
