@@ -9,6 +9,7 @@ translated correctly and reported as notes, not failures.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
@@ -25,24 +26,32 @@ TF_BACKED = ["numpy", "keras", "tf"]  # what the oneDNN setting changes
 RAN = ("pass", "unsupported")  # computed, or refused by this build/device in its own words
 
 
-@pytest.fixture(scope="module", params=["onednn=1", "onednn=0"])
-def run(request):
-    systems = FRAMEWORKS if request.param == "onednn=1" else TF_BACKED
+@functools.lru_cache(maxsize=None)
+def suite_run(setting: str):
+    """The whole suite on every framework with oneDNN on; on the TensorFlow-backed ones with it off."""
+    systems = FRAMEWORKS if setting == "onednn=1" else TF_BACKED
     for fw in systems:
         require(fw)
-    root = ROOT
-    suite = load_suite([os.path.join(root, "cases")])
+    suite = load_suite([os.path.join(ROOT, "cases")])
     assert not suite.errors
-    opts = RunOptions(known_bugs=knownbugs.load(systems),
-                      worker_env={"TF_ENABLE_ONEDNN_OPTS": request.param.split("=")[1]})
+    opts = RunOptions(known_bugs=knownbugs.load(systems), worker_env={"TF_ENABLE_ONEDNN_OPTS": setting[-1]})
     result = run_suite(suite, systems, opts=opts)
     return {(r.case, r.framework): r for r in result.results}, suite, result
 
 
+@pytest.fixture(scope="module", params=["onednn=1", "onednn=0"])
+def run(request):
+    """For what must hold under both settings (the TensorFlow-backed systems' run has oneDNN off)."""
+    return suite_run(request.param)
+
+
+@pytest.fixture(scope="module")
+def full():
+    """Every framework (oneDNN on), for the cross-framework assertions."""
+    return suite_run("onednn=1")
+
+
 def verdict(verdicts, case, fw):
-    """The verdict of one cell, or a skip when this oneDNN setting's run did not include the system."""
-    if (case, fw) not in verdicts:
-        pytest.skip(f"{fw} does not run under this oneDNN setting")
     return verdicts[(case, fw)]
 
 
@@ -75,8 +84,8 @@ def test_document_examples_pass_on_their_own_framework(run):
             assert r.status == "pass", f"{entry.case.id} on {entry.case.framework}: {r.status}: {r.note}"
 
 
-def test_keras_same_is_a_one_pixel_shift_of_torch_p1_op1(run):
-    verdicts, _, _ = run
+def test_keras_same_is_a_one_pixel_shift_of_torch_p1_op1(full):
+    verdicts, _, _ = full
     torch_on_keras = verdict(verdicts, "sem-torch-k3-s2-p1-op1", "keras")
     assert torch_on_keras.status == "not_expressible"
     assert "naive port keras(padding='same', output_padding=[1, 1]): same 6x6 size, shifted by [-1, -1]" in torch_on_keras.naive_port
@@ -87,8 +96,8 @@ def test_keras_same_is_a_one_pixel_shift_of_torch_p1_op1(run):
         assert verdict(verdicts, "sem-torch-k3-s2-p1-op1", fw).status == "pass"
 
 
-def test_keras_output_padding_none_versus_zero(run):
-    verdicts, _, _ = run
+def test_keras_output_padding_none_versus_zero(full):
+    verdicts, _, _ = full
     none, zero = verdict(verdicts, "sem-keras-valid-k2-s4-op-none", "keras"), verdict(verdicts, "sem-keras-valid-k2-s4-op-0", "keras")
     assert none.status == zero.status == "pass"
     assert none.shape == [1, 8, 8, 1] and zero.shape == [1, 6, 6, 1]
@@ -96,8 +105,8 @@ def test_keras_output_padding_none_versus_zero(run):
     assert torch.status == "pass" and "output_padding=2" in torch.call
 
 
-def test_jax_paddings_and_kernel_flip(run):
-    verdicts, _, _ = run
+def test_jax_paddings_and_kernel_flip(full):
+    verdicts, _, _ = full
     for case in ("sem-jax-valid-k2-s3", "sem-jax-explicit-legacy", "sem-jax-explicit-consistent",
                  "sem-jax-transpose-kernel"):
         for fw in ("numpy", "torch", "tf", "jax"):
@@ -114,8 +123,8 @@ def test_tf_output_shape_picks_the_size(run):
     assert verdict(verdicts, "sem-tf-output-shape-6", "keras").status == "pass"  # Keras 'same' k3 s2
 
 
-def test_dilation_groups_1d_3d(run):
-    verdicts, _, _ = run
+def test_dilation_groups_1d_3d(full):
+    verdicts, _, _ = full
     assert verdict(verdicts, "sem-torch-dilation-op", "torch").status == "pass"
     assert verdict(verdicts, "sem-torch-dilation-op", "keras").status == "not_expressible"
     assert verdict(verdicts, "sem-torch-dilation-op", "onnxruntime").status == "xfail"
@@ -129,20 +138,19 @@ def test_dilation_groups_1d_3d(run):
     assert verdict(verdicts, "sem-torch-3d-k2-s2", "jax").status == "pass"
 
 
-def test_declared_invalid_case_is_refused_by_torch(run):
-    verdicts, _, _ = run
+def test_declared_invalid_case_is_refused_by_torch(full):
+    verdicts, _, _ = full
     r = verdict(verdicts, "doc001-2x2-s2-p2-as-written", "torch")
     assert r.status == "pass" and r.note.startswith("refused as the case declares")
     assert verdict(verdicts, "doc001-2x2-s2-p2-as-written", "jax").status == "not_expressible"
 
 
-def test_keras_backends_agree_where_tensorflow_fails(run):
-    verdicts, _, _ = run
+def test_keras_backends_agree_where_tensorflow_fails(run, full):
     for case in ("doc001-2x2-s1-p1", "found-keras-1859908621", "found-keras-1757009722"):
-        keras = verdict(verdicts, case, "keras")
+        keras = verdict(run[0], case, "keras")
         # refused by TensorFlow wherever it refuses it (a known bug), or computed (then flagged XPASS)
         assert keras.status == "xfail" or (keras.status == "pass" and keras.note.startswith("XPASS")), keras.note
-        assert verdict(verdicts, case, "keras-jax").status == verdict(verdicts, case, "keras-torch").status == "pass"
+        assert verdict(full[0], case, "keras-jax").status == verdict(full[0], case, "keras-torch").status == "pass"
 
 
 def test_build_refusals_are_unsupported_not_errors(run):
@@ -155,8 +163,8 @@ def test_build_refusals_are_unsupported_not_errors(run):
             assert "its own refusal" in r.note and r.call
 
 
-def test_imported_onnx_cases_pass_where_expressible(run):
-    verdicts, suite, result = run
+def test_imported_onnx_cases_pass_where_expressible(full):
+    verdicts, suite, result = full
     onnx_cases = [e.case.id for e in suite.entries if "onnx-test" in e.case.tags]
     assert len(onnx_cases) >= 10
     for case in onnx_cases:
