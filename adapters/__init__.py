@@ -31,6 +31,13 @@ BUILTIN: dict[str, str] = {
     "paddle": "convtx.adapters.paddle_adapter:PaddleSystem",
     "tinygrad": "convtx.adapters.tinygrad_adapter:TinygradSystem",
     "flax": "convtx.adapters.flax_adapter:FlaxSystem",
+    "litert": "convtx.adapters.litert_adapter:LiteRTKerasSystem",
+    "litert-tf": "convtx.adapters.litert_adapter:LiteRTTfSystem",
+    "torch-onnx": "convtx.adapters.torch_onnx_adapter:TorchOnnxSystem",
+    "torch-onnx-legacy": "convtx.adapters.torch_onnx_adapter:TorchOnnxLegacySystem",
+    "openvino": "convtx.adapters.openvino_adapter:OpenVinoSystem",
+    "openvino-torch": "convtx.adapters.openvino_adapter:OpenVinoTorchSystem",
+    "mlx": "convtx.adapters.mlx_adapter:MlxSystem",
 }
 ENTRY_POINT_GROUP = "convtx.systems"
 REFERENCE = "numpy"
