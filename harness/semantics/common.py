@@ -12,6 +12,7 @@ holds) and spatial indices.  `ArgError` is a malformed argument (a case-file err
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -142,9 +143,9 @@ class Dialect:
         known = self.ops[op]
         for key in args:
             if key not in known:
-                hint = ", ".join(sorted(known))
-                raise ArgError(f"args.{key}",
-                               f"{self.name} {op} has no argument {key!r} (it has: {hint})")
+                close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+                hint = (f"did you mean {close[0]!r}? " if close else "") + "it has: " + ", ".join(sorted(known))
+                raise ArgError(f"args.{key}", f"{self.name} {op} has no argument {key!r} ({hint})")
         for key in self.required.get(op, ()):
             if key not in args:
                 raise ArgError(f"args.{key}", f"required by {self.name} {op} but missing")

@@ -8,8 +8,12 @@ The kernel follows dimension_numbers (default N...C / ...IO / N...C, spatial ord
 kernel spec).  transpose_kernel=False (default): the kernel is used as a forward convolution would
 use it: its O slot holds C_out, I slot C_in, spatially FLIPPED relative to torch.  With
 transpose_kernel=True: O slot holds C_in, I slot C_out, unflipped.
-conv (conv_general_dilated): window_strides, padding ('SAME', 'SAME_LOWER', 'VALID' or pairs),
-rhs_dilation, feature_group_count; default dimension_numbers NC.../OI.../NC....
+conv (conv_general_dilated): window_strides, padding ('SAME', 'SAME_LOWER', 'VALID' in any letter case,
+or pairs), rhs_dilation, feature_group_count; default dimension_numbers NC.../OI.../NC....
+lax takes sequences: strides, window_strides and the dilations are lists of n ints, never one int (jax
+raises TypeError).  conv_transpose hands any other padding word to conv_general_dilated, which takes it
+as the forward padding of the flipped-kernel convolution when every stride is 1 (lowercase 'valid' then
+crops K-1 at both ends) and refuses it otherwise.
 """
 
 from __future__ import annotations
@@ -61,28 +65,22 @@ class JaxDialect(Dialect):
         if shapes.op == "conv":
             return conv_axes(shapes, args), args["feature_group_count"]
         check_groups(shapes, 1, "weight")
-        strides = ints(args["strides"], n, "args.strides", minimum=1)
-        dilation = ints(args["rhs_dilation"] or 1, n, "args.rhs_dilation", minimum=1)
+        strides = sequence(args["strides"], n, "args.strides")
+        dilation = (1,) * n if args["rhs_dilation"] is None else sequence(args["rhs_dilation"], n, "args.rhs_dilation")
         consistent = flag(args["use_consistent_padding"], "args.use_consistent_padding")
         padding = args["padding"]
-        pairs = None if padding in ("SAME", "VALID") else explicit_pairs(padding, n)
         axes = []
-        for a, (k, s, d) in enumerate(zip(shapes.kernel, strides, dilation)):
-            K = dilated_extent(k, d)
-            if pairs is None:
-                crop = keras_transpose_crop(padding.lower(), K, s, None)
-            elif consistent:
-                crop = pairs[a]
-            else:
-                crop = (K - 1 - pairs[a][0], K - 1 - pairs[a][1])
-            axes.append(Axis(s, d, *crop))
+        for a, (i, k, s, d) in enumerate(zip(shapes.in_size, shapes.kernel, strides, dilation)):
+            axes.append(Axis(s, d, *transpose_crop(padding, n, a, (dilated_extent(k, d), strides), consistent)))
         sizes = [output_length("conv_transpose", i, k, ax)
                  for i, k, ax in zip(shapes.in_size, shapes.kernel, axes)]
         check_positive(sizes, "the output size", "args.padding")
         return tuple(axes), 1
 
-    def size_formula(self, args, g: Geometry, axis: int) -> str:
+    def size_formula(self, args, g: Geometry, axis: int) -> str | None:
         x = axis_numbers(g, axis)
+        if args.get("padding") not in ("SAME", "VALID") and isinstance(args.get("padding"), str):
+            return None  # a forward-padding word at stride 1: the canonical crop formula
         if isinstance(args.get("padding"), str):
             return keras_size_formula(args["padding"].lower(), None, x)
         lo, hi = args["padding"][axis]
@@ -165,25 +163,60 @@ def dimension_numbers(op: str, args, ndim: int) -> tuple[str, str, str]:
     return lhs, rhs, out
 
 
+def sequence(value, n: int, field: str, minimum: int = 1) -> tuple[int, ...]:
+    """lax takes a sequence of n integers here (a list or tuple), never one integer: jax raises TypeError
+    ("object of type 'int' has no len()") for `strides=2`."""
+    if not isinstance(value, (list, tuple)) or len(value) != n or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):
+        example = [2] * n if field.endswith("strides") else [1] * n
+        raise ArgError(field, f"expected a sequence of {n} integers, e.g. {example} (lax takes no single integer: "
+                       f"jax raises TypeError for one), got {value!r}")
+    return ints(list(value), n, field, minimum=minimum)
+
+
 def explicit_pairs(padding, n: int) -> list[tuple[int, int]]:
-    if (not isinstance(padding, list) or len(padding) != n or not all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
-                                                        for v in p) for p in padding)):
+    if (not isinstance(padding, (list, tuple)) or len(padding) != n or not all(
+            isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                                 for v in p) for p in padding)):
         raise ArgError("args.padding", f"expected 'SAME', 'VALID' or {n} [lo, hi] pairs, got {padding!r}")
-    return [tuple(p) for p in padding]
+    return [(p[0], p[1]) for p in padding]
+
+
+def transpose_crop(padding, n: int, a: int, ks: tuple[int, tuple[int, ...]], consistent: bool) -> tuple[int, int]:
+    """Crop of axis a of lax.conv_transpose; ks = (K of the axis, all strides).  'SAME'/'VALID' mean Keras's
+    crops; pairs pad the dilated input (crop K-1-p), or, with use_consistent_padding, crop (lo, hi).  Any
+    other word is handed to conv_general_dilated, which takes it (any letter case, and 'SAME_LOWER') as a
+    forward padding only when every stride is 1, and refuses it otherwise."""
+    K, strides = ks
+    s = strides[a]
+    if padding in ("SAME", "VALID"):
+        return keras_transpose_crop(padding.lower(), K, s, None)
+    if isinstance(padding, str):
+        word = padding.upper()
+        if consistent or word not in ("SAME", "SAME_LOWER", "VALID") or any(v != 1 for v in strides):
+            raise ArgError("args.padding", f"expected 'SAME', 'VALID' or {n} [lo, hi] pairs, got {padding!r} "
+                           "(lax.conv_transpose takes another padding word only when every stride is 1 and "
+                           "use_consistent_padding is false, as a forward convolution's padding)")
+        lo, hi = (0, 0) if word == "VALID" else same_forward_pads(1, K, 1)
+        lo, hi = (hi, lo) if word == "SAME_LOWER" else (lo, hi)
+        return K - 1 - lo, K - 1 - hi
+    lo, hi = explicit_pairs(padding, n)[a]
+    return (lo, hi) if consistent else (K - 1 - lo, K - 1 - hi)
 
 
 def conv_axes(shapes: Shapes, args) -> tuple[Axis, ...]:
     n = shapes.ndim
     groups = args["feature_group_count"]
     check_groups(shapes, groups, "args.feature_group_count")
-    strides = ints(args["window_strides"], n, "args.window_strides", minimum=1)
-    dilation = ints(args["rhs_dilation"] or 1, n, "args.rhs_dilation", minimum=1)
-    if args["lhs_dilation"] is not None and any(v != 1 for v in ints(args["lhs_dilation"], n,
-                                                                      "args.lhs_dilation", minimum=1)):
+    strides = sequence(args["window_strides"], n, "args.window_strides")
+    dilation = (1,) * n if args["rhs_dilation"] is None else sequence(args["rhs_dilation"], n, "args.rhs_dilation")
+    if args["lhs_dilation"] is not None and any(v != 1 for v in sequence(args["lhs_dilation"], n,
+                                                                         "args.lhs_dilation")):
         raise ArgError("args.lhs_dilation", "lhs_dilation > 1 is a transposed convolution: write the "
                        "case with op: conv_transpose")
     padding = args["padding"]
+    if isinstance(padding, str) and padding.upper() in ("SAME", "SAME_LOWER", "VALID"):
+        padding = padding.upper()  # conv_general_dilated takes the words in any letter case
     axes = []
     for a, (i, k, s, d) in enumerate(zip(shapes.in_size, shapes.kernel, strides, dilation)):
         K = dilated_extent(k, d)

@@ -34,7 +34,9 @@ class KerasDialect(Dialect):
     }
 
     def layout(self, op, args, ndim):
-        fmt = one_of(args["data_format"], ("channels_last", "channels_first"), "args.data_format")
+        fmt = args["data_format"]  # None: keras.config.image_data_format(), channels_last unless configured
+        fmt = "channels_last" if fmt is None else one_of(fmt, ("channels_last", "channels_first"), "args.data_format",
+                                                          fold_case=True)
         acts = channels_last(ndim) if fmt == "channels_last" else channels_first(ndim)
         weight = (*range(ndim), "out", "in") if op == "conv_transpose" else (*range(ndim), "in", "out")
         return Layout(acts, weight, acts)

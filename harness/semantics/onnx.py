@@ -8,6 +8,8 @@ ConvTranspose, with L the full length and op the output_padding:
   shape inference differs when K < s); VALID: crop (0, -op).
 Conv: pads, or SAME_UPPER/SAME_LOWER (output ceil(i/s), extra at the end / start), or VALID.
 Layouts: NC* input; W (C_in, C_out/group, *k) / (C_out, C_in/group, *k), as torch.
+Attributes as the format has them: strides, dilations, pads, output_padding, output_shape (spatial) and
+kernel_shape are lists of one value per axis (pads: per axis end), never one int; pads not with auto_pad.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from convtx.harness.semantics.shared import (axis_numbers, axis_values, draw_ful
                                              if_grouped, per_axis, same_forward_pads)
 from convtx.harness.core.problem import Axis, Geometry, dilated_extent, full_length, output_length
 
-_COMMON = {"auto_pad": "NOTSET", "dilations": 1, "group": 1, "kernel_shape": None, "pads": 0,
-           "strides": 1}
+_COMMON = {"auto_pad": "NOTSET", "dilations": None, "group": 1, "kernel_shape": None, "pads": None,
+           "strides": None}  # None: the attribute is absent (strides and dilations 1, pads 0)
 _AUTO = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 
 
@@ -30,7 +32,7 @@ class OnnxDialect(Dialect):
     name = "onnx"
     install_hint = "pip install '.[onnx]'"
     ops = {
-        "conv_transpose": {**_COMMON, "output_padding": 0, "output_shape": None},
+        "conv_transpose": {**_COMMON, "output_padding": None, "output_shape": None},
         "conv": dict(_COMMON),
     }
     fuzz_groups = True
@@ -43,16 +45,17 @@ class OnnxDialect(Dialect):
         group = args["group"]
         check_groups(shapes, group, "args.group")
         if args["kernel_shape"] is not None:
-            k = ints(args["kernel_shape"], n, "args.kernel_shape", minimum=1)
+            k = attribute_ints(args["kernel_shape"], n, "args.kernel_shape", 1)
             if k != shapes.kernel:
                 raise ArgError("args.kernel_shape", f"says {list(k)} but the weight's kernel is "
                                f"{list(shapes.kernel)}")
         auto = one_of(args["auto_pad"], _AUTO, "args.auto_pad")
-        strides = ints(args["strides"], n, "args.strides", minimum=1)
-        dilation = ints(args["dilations"], n, "args.dilations", minimum=1)
+        strides = attribute_ints(args["strides"], n, "args.strides", 1)
+        dilation = attribute_ints(args["dilations"], n, "args.dilations", 1)
         pads = _pads(args["pads"], n)
-        if auto != "NOTSET" and any(pads[a] != (0, 0) for a in range(n)):
-            raise ArgError("args.pads", f"pads cannot be given with auto_pad={auto}")
+        if auto != "NOTSET" and args["pads"] is not None:
+            raise ArgError("args.pads", f"pads cannot be given with auto_pad={auto} (not even zeros: onnxruntime "
+                           "refuses the model)")
         if shapes.op == "conv":
             axes = tuple(Axis(s, d, *_conv_pads(auto, i, dilated_extent(k, d), s, p))
                          for i, k, s, d, p in zip(shapes.in_size, shapes.kernel, strides, dilation, pads))
@@ -134,8 +137,19 @@ class OnnxDialect(Dialect):
                 "ONNX ConvTranspose crops (pads_begin, pads_end - output_padding) with pads >= 0")
 
 
+def attribute_ints(value, n: int, field: str, minimum: int, default: int = 1) -> tuple[int, ...]:
+    """An INTS attribute: a list of exactly n integers (ONNX has no single-integer form: an int makes an INT
+    attribute, which the checker refuses); None (absent) is the default on every axis."""
+    if value is None:
+        return (default,) * n
+    if not isinstance(value, (list, tuple)) or len(value) != n:
+        raise ArgError(field, f"expected a list of {n} integers (an ONNX INTS attribute has one value per "
+                       f"{'axis end' if field == 'args.pads' else 'spatial axis'}; no single integer), got {value!r}")
+    return ints(list(value), n, field, minimum=minimum)
+
+
 def _pads(value, n: int) -> list[tuple[int, int]]:
-    flat = ints(value, 2 * n, "args.pads", minimum=0)
+    flat = attribute_ints(value, 2 * n, "args.pads", 0, default=0)
     return [(flat[a], flat[a + n]) for a in range(n)]
 
 
@@ -150,10 +164,10 @@ def _conv_pads(auto: str, i: int, K: int, s: int, pads: tuple[int, int]) -> tupl
 
 def _transpose_axes(shapes, args, auto, strides, dilation, pads) -> tuple[Axis, ...]:
     n = shapes.ndim
-    out_pad = ints(args["output_padding"], n, "args.output_padding", minimum=0)
+    out_pad = attribute_ints(args["output_padding"], n, "args.output_padding", 0, default=0)
     out_shape = args["output_shape"]
     if out_shape is not None:
-        out_shape = ints(out_shape, n, "args.output_shape", minimum=1, allow_len=(n + 2,))[-n:]
+        out_shape = attribute_ints(out_shape, n, "args.output_shape", 1)
     elif auto in ("SAME_UPPER", "SAME_LOWER"):
         out_shape = tuple(i * s for i, s in zip(shapes.in_size, strides))
     axes = []

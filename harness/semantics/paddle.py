@@ -45,6 +45,12 @@ class PaddleDialect(Dialect):
     }
     fuzz_groups = True
 
+    def check_args(self, op, args):
+        if "data_format" in args and args["data_format"] is None:
+            raise ArgError("args.data_format", "paddle refuses data_format=None: leave it out (channels first) or "
+                           "write 'NCHW' / 'NHWC' (NCL/NLC in 1-D, NCDHW/NDHWC in 3-D)")
+        return super().check_args(op, args)
+
     def layout(self, op, args, ndim):
         acts = channels_last(ndim) if channel_last(args, ndim) else channels_first(ndim)
         return Layout(acts, canonical_weight_roles(op, ndim), acts)

@@ -5,8 +5,10 @@ output sizes map back to one input size; with O the requested spatial size and L
 'VALID' crop (0, L-O); 'SAME' crop (floor(max(L-O,0)/2), L-O-lo); explicit pads (pb, pa) crop
 (pb, L-pb-O).  TF refuses an output_shape whose forward convolution does not give the input back.
 conv: 'VALID', 'SAME' (extra pad at the end) or explicit pairs; only 2-D (tf.nn.conv2d) takes explicit
-padding, and strides > 1 together with dilations > 1.  Explicit padding exists only in 2-D.  Filters: transpose (*k, C_out, C_in),
-conv (*k, C_in/g, C_out); data_format N...C (default) or NC....
+padding, and strides > 1 together with dilations > 1.  Explicit padding exists only in 2-D.  Filters:
+transpose (*k, C_out, C_in), conv (*k, C_in/g, C_out); data_format N...C (default) or NC....
+The forms TF takes, no more: strides/dilations one int or 1, n or n+2 values; explicit padding n+2
+[before, after] pairs; output_shape n+2 values (the n spatial ones alone only in 2-D).
 """
 
 from __future__ import annotations
@@ -132,8 +134,11 @@ def _is_nchw(args, n: int) -> bool:
 
 
 def _spatial(value, n: int, field: str, nchw: bool) -> tuple[int, ...]:
-    """TF accepts an int, n spatial values, or n+2 values with 1 at the batch and channel slots."""
-    vals = ints(value, n, field, minimum=1, allow_len=(n + 2,))
+    """TF accepts an int, one value (for every axis), n spatial values, or n+2 values with 1 at the batch
+    and channel slots."""
+    vals = ints(value, n, field, minimum=1, allow_len=(1, n + 2) if n > 1 else (n + 2,))
+    if len(vals) == 1:
+        return vals * n
     if len(vals) == n + 2:
         outer = (vals[0], vals[1]) if nchw else (vals[0], vals[-1])
         if outer != (1, 1):
@@ -143,19 +148,19 @@ def _spatial(value, n: int, field: str, nchw: bool) -> tuple[int, ...]:
 
 
 def _explicit_pairs(padding, n: int, nchw: bool, field: str) -> list[tuple[int, int]]:
-    if n != 2 and isinstance(padding, list):
+    if n != 2 and isinstance(padding, (list, tuple)):
         raise InvalidArguments(field, f"tf.nn takes explicit padding only for 2-D convolutions; {n}-D takes "
                                "'SAME' or 'VALID'")
-    if not isinstance(padding, list) or len(padding) not in (n, n + 2) or not all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
-                                                        for v in p) for p in padding):
-        raise ArgError(field, f"expected 'SAME', 'VALID' or a list of [before, after] pairs, got {padding!r}")
-    pairs = [tuple(p) for p in padding]
-    if len(pairs) == n + 2:
-        outer = (pairs[0], pairs[1]) if nchw else (pairs[0], pairs[-1])
-        if any(p != (0, 0) for p in outer):
-            raise ArgError(field, "the batch and channel pairs must be [0, 0]")
-        pairs = pairs[2:] if nchw else pairs[1:-1]
+    if not isinstance(padding, (list, tuple)) or len(padding) != n + 2 or not all(
+            isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
+                                                                 for v in p) for p in padding):
+        raise ArgError(field, f"expected 'SAME', 'VALID' or {n + 2} [before, after] pairs, the batch and channel "
+                       f"pairs included (tf.nn refuses a list of another size), got {padding!r}")
+    pairs = [(p[0], p[1]) for p in padding]
+    outer = (pairs[0], pairs[1]) if nchw else (pairs[0], pairs[-1])
+    if any(p != (0, 0) for p in outer):
+        raise ArgError(field, "the batch and channel pairs must be [0, 0]")
+    pairs = pairs[2:] if nchw else pairs[1:-1]
     if any(v < 0 for p in pairs for v in p):
         raise ArgError(field, f"explicit padding must be >= 0, got {padding!r}")
     return pairs
@@ -163,7 +168,12 @@ def _explicit_pairs(padding, n: int, nchw: bool, field: str) -> list[tuple[int, 
 
 def transpose_axes(shapes: Shapes, args, strides, dilation, nchw: bool) -> tuple[Axis, ...]:
     n = shapes.ndim
-    shape = ints(args["output_shape"], n + 2, "args.output_shape", minimum=1, allow_len=(n,))
+    shape = args["output_shape"]
+    if not isinstance(shape, (list, tuple)):
+        raise ArgError("args.output_shape", f"expected the full output shape, a list of {n + 2} integers, "
+                       f"got {shape!r}")
+    # the spatial sizes alone only in 2-D (Conv2DBackpropInput takes 2 or 4 sizes; 1-D and 3-D need them all)
+    shape = ints(list(shape), n + 2, "args.output_shape", minimum=1, allow_len=(n,) if n == 2 else ())
     out_size = shape[-n:] if len(shape) == n else (shape[2:] if nchw else shape[1:-1])
     if len(shape) == n + 2:
         c_out = shape[1] if nchw else shape[-1]

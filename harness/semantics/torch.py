@@ -4,7 +4,8 @@ conv_transpose: crop (lo, hi) = (p, p - op); torch refuses op >= max(stride, dil
 padding='same'.  `output_size=` (the module's forward argument) picks op = size - min_size, with
 min_size = L - 2p, and must lie in [min_size, min_size + stride - 1].
 conv: pad (lo, hi) = (p, p); 'valid' = 0; 'same' (stride 1 only) = d*(k-1) split with the extra
-element at the end.  Layouts: NC* input, weight (C_in, C_out/g, *k) / (C_out, C_in/g, *k).
+element at the end.  stride/padding/output_padding/dilation: an int, n ints or one int in a list (torch
+expands it); output_size: n or n+2 ints, never one int.  Layouts: NC* input, weight (C_in, C_out/g, *k) / (C_out, C_in/g, *k).
 """
 
 from __future__ import annotations
@@ -38,23 +39,23 @@ class TorchDialect(Dialect):
         groups = args["groups"]
         check_groups(shapes, groups, "args.groups")
         check_module_args(shapes, args, groups)
-        stride = ints(args["stride"], n, "args.stride", minimum=1)
-        dilation = ints(args["dilation"], n, "args.dilation", minimum=1)
+        stride = per_axis_ints(args["stride"], n, "args.stride", minimum=1)
+        dilation = per_axis_ints(args["dilation"], n, "args.dilation", minimum=1)
         if shapes.op == "conv":
             return conv_axes(shapes, args, stride, dilation), groups
         return transpose_axes(shapes, args, stride, dilation), groups
 
     def size_formula(self, args, g: Geometry, axis: int) -> str:
         x = axis_numbers(g, axis)
-        p = axis_values(args.get("padding", 0), g.ndim)[axis]
+        p = axis_values(_expanded(args.get("padding", 0), g.ndim), g.ndim)[axis]
         op = p - g.axes[axis].hi
         return (f"(i-1)*s - 2*p + d*(k-1) + op + 1 = ({x.i}-1)*{x.s} - 2*{p} + {x.d}*({x.k}-1) + {op} + 1 = "
                 f"{x.out}")
 
     def spelling(self, args, ndim: int) -> Spelling:
         pad = args.get("padding", 0)
-        return Spelling(("same",) if pad == "same" else ("int", per_axis(pad, ndim)),
-                        per_axis_or_none(args.get("output_padding"), ndim))
+        return Spelling(("same",) if pad == "same" else ("int", per_axis(_expanded(pad, ndim), ndim)),
+                        per_axis_or_none(_expanded(args.get("output_padding"), ndim), ndim))
 
     def naive_args(self, sp: Spelling, g: Geometry) -> dict:
         numbers = sp.numbers
@@ -109,6 +110,17 @@ class TorchDialect(Dialect):
         return f"{what}. Equivalent: padding=0, then slice/zero-pad the full output"
 
 
+def per_axis_ints(value, n: int, field: str, minimum: int) -> tuple[int, ...]:
+    """An int, or a list of n ints, or of one int (torch expands it to every axis)."""
+    vals = ints(value, n, field, minimum=minimum, allow_len=(1,) if n > 1 else ())
+    return vals * n if len(vals) == 1 else vals
+
+
+def _expanded(value, n: int):
+    """A per-axis argument as torch expands it (one int, or a one-element list, for every axis)."""
+    return value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
+
+
 def check_module_args(shapes: Shapes, args, groups: int) -> None:
     c_out = shapes.weight[1] * groups if shapes.op == "conv_transpose" else shapes.weight[0]
     for key, actual in (("in_channels", shapes.input[1]), ("out_channels", c_out)):
@@ -126,11 +138,11 @@ def transpose_axes(shapes: Shapes, args, stride, dilation) -> tuple[Axis, ...]:
     if isinstance(args["padding"], str):
         raise InvalidArguments("args.padding", f"padding={args['padding']!r} is not supported by "
                                "torch's transposed convolutions (only integers)")
-    pad = ints(args["padding"], n, "args.padding", minimum=0)
+    pad = per_axis_ints(args["padding"], n, "args.padding", minimum=0)
     if args["output_size"] is not None:
         out_pad = _output_padding_from_size(shapes, args["output_size"], stride, pad, dilation)
     else:
-        out_pad = ints(args["output_padding"], n, "args.output_padding", minimum=0)
+        out_pad = per_axis_ints(args["output_padding"], n, "args.output_padding", minimum=0)
     for s, d, op in zip(stride, dilation, out_pad):
         if op >= s and op >= d:
             raise InvalidArguments("args.output_padding",
@@ -145,6 +157,9 @@ def transpose_axes(shapes: Shapes, args, stride, dilation) -> tuple[Axis, ...]:
 
 def _output_padding_from_size(shapes, output_size, stride, pad, dilation) -> tuple[int, ...]:
     n = shapes.ndim
+    if not isinstance(output_size, (list, tuple)):
+        raise ArgError("args.output_size", f"expected a list of {n} (or {n + 2}) integers, e.g. {[6] * n}; "
+                       f"forward(x, output_size=...) takes no single integer, got {output_size!r}")
     size = ints(output_size, n, "args.output_size", minimum=1, allow_len=(n + 2,))[-n:]
     out_pad = []
     for i, k, s, p, d, o in zip(shapes.in_size, shapes.kernel, stride, pad, dilation, size):
@@ -172,7 +187,7 @@ def conv_axes(shapes: Shapes, args, stride, dilation) -> tuple[Axis, ...]:
     elif isinstance(padding, str):
         raise ArgError("args.padding", f"expected an integer, a list, 'valid' or 'same', got {padding!r}")
     else:
-        pairs = [(p, p) for p in ints(padding, n, "args.padding", minimum=0)]
+        pairs = [(p, p) for p in per_axis_ints(padding, n, "args.padding", minimum=0)]
     axes = tuple(Axis(s, d, lo, hi) for s, d, (lo, hi) in zip(stride, dilation, pairs))
     sizes = [output_length("conv", i, k, a) for i, k, a in zip(shapes.in_size, shapes.kernel, axes)]
     check_positive(sizes, "the output size", "args.padding")
