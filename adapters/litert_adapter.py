@@ -30,6 +30,7 @@ from convtx.adapters.keras_adapter import _class as keras_class
 from convtx.adapters.keras_adapter import _layer_kwargs as keras_layer_kwargs
 from convtx.adapters.tf_adapter import _fn as tf_function
 from convtx.adapters.tf_adapter import _kwargs as tf_kwargs
+from convtx.adapters.tf_adapter import tf_call
 
 # The converter's and the interpreter's own words for "TFLite has no builtin op/kernel for this"
 REFUSALS: tuple[str, ...] = (
@@ -167,12 +168,7 @@ class LiteRTTfSystem(_LiteRTSystem):
         bt = tf.constant(b, dtype=dtype) if b is not None else None
 
         def forward(xt):
-            if op == "conv_transpose":
-                out = getattr(tf.nn, f"conv{ndim}d_transpose")(xt, wt, **kwargs)
-            elif ndim == 2:
-                out = tf.nn.conv2d(xt, wt, **kwargs)
-            else:
-                out = tf.nn.convolution(xt, wt, **kwargs)
+            out = tf_call(op, ndim, xt, wt, kwargs)
             if bt is not None:
                 out = tf.nn.bias_add(out, bt, data_format="NC..." if nchw else None)
             return out

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from convtx.adapters.torch_adapter import output_padding_of
 from convtx.adapters.contract import System, render_call
 
 # MLX's own words for "no kernel for this on this device" (the verdict is `unsupported`)
@@ -49,12 +50,7 @@ def mlx_kwargs(op: str, args: Mapping[str, Any], x_shape, w_shape) -> dict[str, 
         return {"stride": stride, "padding": ([lo for lo, _ in pairs], [hi for _, hi in pairs]),
                 "kernel_dilation": dilation, "groups": groups}
     pad = _n(args.get("padding", 0), n)
-    if args.get("output_size") is not None:
-        size = list(args["output_size"])[-n:]
-        out_pad = [o - ((i - 1) * s - 2 * p + d * (k - 1) + 1)
-                   for o, i, k, s, d, p in zip(size, x_shape[2:], kernel, stride, dilation, pad)]
-    else:
-        out_pad = _n(args.get("output_padding", 0), n)
+    out_pad = output_padding_of(args, x_shape, kernel, stride, dilation, pad)
     return {"stride": stride, "padding": pad, "dilation": dilation, "output_padding": out_pad, "groups": groups}
 
 

@@ -58,6 +58,16 @@ def _kwargs(args: Mapping[str, Any]) -> dict:
     return given(args)
 
 
+def tf_call(op: str, ndim: int, xt: Any, wt: Any, kwargs: Mapping[str, Any]) -> Any:
+    """The tf.nn function for an op and rank, called (tf.nn.conv2d: only it takes explicit padding)."""
+    import tensorflow as tf
+    if op == "conv_transpose":
+        return getattr(tf.nn, f"conv{ndim}d_transpose")(xt, wt, **kwargs)
+    if ndim == 2:
+        return tf.nn.conv2d(xt, wt, **kwargs)
+    return tf.nn.convolution(xt, wt, **kwargs)
+
+
 class TfSystem(System):
     """TensorFlow adapter: tf.nn.conv{1,2,3}d_transpose and tf.nn.convolution."""
 
@@ -105,12 +115,7 @@ class TfSystem(System):
         tdtype = getattr(tf, dtype)
         with tf.device("/CPU:0" if device == "cpu" else "/GPU:0"):
             xt, wt = tf.constant(x, dtype=tdtype), tf.constant(w, dtype=tdtype)
-            if op == "conv_transpose":
-                out = getattr(tf.nn, f"conv{ndim}d_transpose")(xt, wt, **kwargs)
-            elif ndim == 2:
-                out = tf.nn.conv2d(xt, wt, **kwargs)
-            else:
-                out = tf.nn.convolution(xt, wt, **kwargs)
+            out = tf_call(op, ndim, xt, wt, kwargs)
             if b is not None:
                 fmt = kwargs.get("data_format") or ""
                 out = tf.nn.bias_add(out, tf.constant(b, dtype=tdtype),

@@ -23,6 +23,17 @@ def _class(op: str, ndim: int) -> str:
     return f"nn.ConvTranspose{ndim}d" if op == "conv_transpose" else f"nn.Conv{ndim}d"
 
 
+def output_padding_of(args: Mapping[str, Any], x_shape, kernel, stride, dilation, pad) -> list[int]:
+    """torch's output_padding per axis: given, or what forward(x, output_size=...) computes from the size."""
+    n = len(kernel)
+    if args.get("output_size") is None:
+        value = args.get("output_padding", 0)
+        return [value] * n if isinstance(value, int) else list(value)
+    size = list(args["output_size"])[-n:]
+    return [o - ((i - 1) * s - 2 * p + d * (k - 1) + 1)
+            for o, i, k, s, d, p in zip(size, x_shape[2:], kernel, stride, dilation, pad)]
+
+
 class TorchSystem(System):
     """PyTorch adapter: nn.ConvTranspose{1,2,3}d / nn.Conv{1,2,3}d modules with the weight assigned."""
 

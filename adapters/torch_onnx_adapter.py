@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from convtx.adapters.torch_adapter import output_padding_of
 from convtx.adapters.contract import System, given
 from convtx.adapters.torch_adapter import REFUSALS as TORCH_REFUSALS
 
@@ -55,12 +56,7 @@ def expected_node(op: str, args: Mapping[str, Any], x_shape, w_shape, exporter: 
             attrs["pads"] = _n(padding, n) * 2
         return "Conv", normalized(attrs, n)
     pad = _n(args.get("padding", 0), n)
-    if args.get("output_size") is not None:
-        size = list(args["output_size"])[-n:]
-        out_pad = [o - ((i - 1) * s - 2 * p + d * (k - 1) + 1)
-                   for o, i, k, s, d, p in zip(size, x_shape[2:], kernel, stride, dilation, pad)]
-    else:
-        out_pad = _n(args.get("output_padding", 0), n)
+    out_pad = output_padding_of(args, x_shape, kernel, stride, dilation, pad)
     attrs.update(pads=pad * 2, output_padding=out_pad)
     return "ConvTranspose", normalized(attrs, n)
 
