@@ -7,6 +7,15 @@ import pytest
 from support import ROOT
 
 
+@pytest.fixture(autouse=True)
+def own_store(tmp_path_factory, monkeypatch):
+    """Every test gets a result store and compilation caches of its own: a `convtx run` in a test computes
+    its verdicts (never reads a developer's .convtx/store.sqlite, nor another test's results)."""
+    folder = tmp_path_factory.mktemp("store")
+    monkeypatch.setenv("CONVTX_STORE", str(folder / "store.sqlite"))
+    monkeypatch.setenv("CONVTX_CACHE_DIR", str(folder / "cache"))
+
+
 @pytest.fixture
 def root() -> str:
     return ROOT

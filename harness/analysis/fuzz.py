@@ -28,7 +28,8 @@ from convtx.harness.caseformat.casefile import Entry, Suite
 from convtx.harness.engine.results import FAILING, Result, RunResults
 from convtx.harness.engine.cell import run_cell
 from convtx.harness.engine.runner import Progress, RunOptions, run_suite
-from convtx.harness.engine.workers import Executor, executor_for
+from convtx.harness.engine.store import cache_dir
+from convtx.harness.engine.workers import CACHE_ENV, Executor, executor_for
 from convtx.harness.caseformat.writer import plain_numbers, write_validated
 
 
@@ -196,6 +197,13 @@ def findings_of(generated: list[tuple[fuzzgen.Config, Entry]], run: RunResults) 
     return out
 
 
+def per_system(n: int, timings: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each system's throughput (n over its thread's wall time: worker start, calls, IPC, verdicts) and
+    where its time went (the runner's `RunStats.timings`)."""
+    return {fw: {**t, "configurations_per_second": n / t["wall"] if t.get("wall") else 0.0}
+            for fw, t in timings.items()}
+
+
 def run(args) -> int:
     import json
     import sys
@@ -209,8 +217,10 @@ def run(args) -> int:
         raise UsageError("--n must be >= 1")
     printer = terminal.Printer(total=args.n * len(names))
     from convtx.harness.engine import knownbugs
-    opts = RunOptions(timeout=args.timeout, known_bugs=knownbugs.load(names, args.known_bugs))
+    opts = RunOptions(timeout=args.timeout, known_bugs=knownbugs.load(names, args.known_bugs),
+                      worker_env={CACHE_ENV: cache_dir()})  # compiled shapes kept across runs (JAX, tinygrad)
     generated, result, seconds = fuzz(args.n, args.seed, names, printer.progress, opts)
+    systems = per_system(len(generated), opts.stats.timings)
     if printer.tty:
         sys.stdout.write("\r" + " " * 100 + "\r")
     findings = findings_of(generated, result)
@@ -224,6 +234,9 @@ def run(args) -> int:
     known = sum(row.get("xfail", 0) for row in counts.values())
     refused = sum(row.get("unsupported", 0) for row in counts.values())
     print(f"  not new: {known} known-bug hit(s) (xfail), {refused} refusal(s) of this build/device (unsupported)")
+    print("  per system (configurations/s over its worker's own time, start included): " + ", ".join(
+        f"{fw} {t['configurations_per_second']:.1f}" for fw, t in sorted(systems.items(),
+                                                                          key=lambda i: i[1]["configurations_per_second"])))
     if result.partial:
         print("fuzz: interrupted; partial", file=sys.stderr)
     if not findings:
@@ -248,7 +261,7 @@ def run(args) -> int:
         from convtx.harness.core.files import write_atomic
         write_atomic(args.json, json.dumps({
             "seed": args.seed, "n": len(generated), "seconds": seconds, "frameworks": result.frameworks,
-            "counts": counts, "configurations_per_second": len(generated) / seconds,
+            "counts": counts, "configurations_per_second": len(generated) / seconds, "systems": systems,
             "findings": [{"framework": f.framework, "signature": f.signature, "count": f.count, "case": f.path,
                           "diagnosis": (f.shrunk_result or f.result).diagnosis,
                           "note": (f.shrunk_result or f.result).note} for f in findings]}, indent=1) + "\n")

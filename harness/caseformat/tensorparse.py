@@ -2,7 +2,9 @@
 
 YAML 1.1 traps are caught here: `1e-5` is a *string* to PyYAML (write `1.0e-5`), and
 `yes`/`no`/`on`/`off` are booleans.  Nested lists must be rectangular; NaN and inf are refused
-unless the case sets `allow_nonfinite: true`; no tensor may exceed `MAX_ELEMENTS`.
+unless the case sets `allow_nonfinite: true`; no tensor may exceed `MAX_ELEMENTS`.  A large list of
+plain numbers arrives as one array (`yamlsrc.SArray`: already rectangular, numeric and finite) and is
+taken as it is, without a Python object per number.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 from convtx.harness.core.errors import CaseError, Mark
 from convtx.harness.core.tensors import MAX_ELEMENTS, TensorSpec
-from convtx.harness.caseformat.yamlsrc import SDict, SList
+from convtx.harness.caseformat.yamlsrc import SArray, SDict, SList
 
 _SOURCES = ("values", "fill", "arange", "random")
 
@@ -57,7 +59,7 @@ class TensorReader:
 
     def tensor(self, parent: SDict, key: str) -> TensorSpec:
         value, mark = parent[key], parent.value_marks[key]
-        if isinstance(value, SList):
+        if isinstance(value, (SList, SArray)):
             arr = self.nested(value, key)
             return TensorSpec(arr.shape, "values", arr)
         if isinstance(value, SDict):
@@ -105,7 +107,7 @@ class TensorReader:
 
     def _values(self, spec: SDict, key: str, shape: tuple[int, ...] | None) -> TensorSpec:
         values, mark = spec["values"], spec.value_marks["values"]
-        if not isinstance(values, SList):
+        if not isinstance(values, (SList, SArray)):
             raise CaseError(mark, "expected a list (nested, or flat with a shape)", field=f"{key}.values")
         arr = self.nested(values, f"{key}.values")
         if shape is None:
@@ -117,25 +119,28 @@ class TensorReader:
         raise CaseError(mark, f"values have shape {list(arr.shape)} ({arr.size} elements) but shape says "
                               f"{list(shape)} ({int(np.prod(shape))} elements)", field=f"{key}.values")
 
-    def nested(self, value: SList, field: str) -> np.ndarray:
+    def nested(self, value: SList | SArray, field: str) -> np.ndarray:
         """A rectangular nested list of numbers -> float64 array."""
+        if isinstance(value, SArray):
+            _check_size(value.shape, value.mark, field)
+            return value.array
         flat: list[float] = []
         shape = self._walk(value, value.mark, field, flat, [])
-        size = int(np.prod(shape, dtype=np.int64))
-        if size > MAX_ELEMENTS:
-            raise CaseError(value.mark, f"{size:,} elements exceed the limit of {MAX_ELEMENTS:,} per tensor",
-                            field=field)
+        _check_size(shape, value.mark, field)
         return np.asarray(flat, dtype=np.float64).reshape(shape)
 
     def _walk(self, value: Any, mark: Mark, field: str, flat: list, index: list) -> tuple[int, ...]:
         where = field + "".join(f"[{i}]" for i in index)
+        if isinstance(value, SArray):  # a rectangular block of finite numbers (within a ragged or mixed list)
+            flat.extend(value.array.ravel().tolist())
+            return value.shape
         if not isinstance(value, SList):
             raise CaseError(mark, "expected a list", field=where)
         if not value:
             raise CaseError(mark, "empty list: every dimension must be >= 1", field=where)
-        if not isinstance(value[0], SList):
+        if not isinstance(value[0], (SList, SArray)):
             for i, item in enumerate(value):
-                if isinstance(item, SList):
+                if isinstance(item, (SList, SArray)):
                     raise CaseError(value.marks[i], "ragged nested list: a list where a number belongs "
                                     f"(item {i} of a row of numbers)", field=f"{where}[{i}]")
                 flat.append(number(item, value.raw[i], value.marks[i], f"{where}[{i}]",
@@ -143,7 +148,7 @@ class TensorReader:
             return (len(value),)
         first: tuple[int, ...] = ()  # the shape of item 0
         for i, item in enumerate(value):
-            if not isinstance(item, SList):
+            if not isinstance(item, (SList, SArray)):
                 raise CaseError(value.marks[i], f"ragged nested list: a number where a list of shape "
                                 f"{list(first)} belongs", field=f"{where}[{i}]")
             sub = self._walk(item, value.marks[i], field, flat, index + [i])
@@ -153,3 +158,9 @@ class TensorReader:
                 raise CaseError(value.marks[i], f"ragged nested list: item {i} has shape {list(sub)} but "
                                 f"item 0 has {list(first)}", field=f"{where}[{i}]")
         return (len(value), *first)
+
+
+def _check_size(shape: tuple[int, ...], mark: Mark, field: str) -> None:
+    size = int(np.prod(shape, dtype=np.int64))
+    if size > MAX_ELEMENTS:
+        raise CaseError(mark, f"{size:,} elements exceed the limit of {MAX_ELEMENTS:,} per tensor", field=field)

@@ -6,8 +6,12 @@ evaluator against the reference (`bench_layers`: interleaved rounds, medians, ra
 absolute time alone); (b) the median layer of each; (c) the wall time of a whole
 `convtx run cases --quiet` (every framework) over the import time of the slowest framework alone,
 and the import time of `convtx.harness.commands.cli` itself; (d) the peak RSS of the largest process of the
-whole run; (e) `convtx fuzz` throughput, where that command exists.  `--quick` is a reduced run for
-tests: batch 1, fewer rounds, no slow ONNX layers, no whole run and no fuzz.
+whole run; (e) `convtx fuzz` throughput, overall and per system; (f) incremental runs: the suite again
+unchanged, and with one new case, against the same slowest import, and where the cold run's time goes
+per system: import, compile, compute, IPC (`bench_runs`); (g) `convtx validate` of a generated 20 MB
+case of about a million numbers, against importing tensorflow, and its peak RSS (`bench_cases`).
+`--quick` is a reduced run for tests: batch 1, fewer rounds, no slow ONNX layers, no whole run, no
+large case and no fuzz.
 
 `--json FILE` writes a list of {"name", "value", "target", "met"} (atomically); met is null where
 the figure is only reported or could not be measured.  The exit code is 0 whether or not the
@@ -27,13 +31,15 @@ import sys
 import tempfile
 import time
 
+from convtx.harness.commands.bench_cases import large_case_figures
 from convtx.harness.commands.bench_layers import Figure, judge, layer_figures, layer_suite
+from convtx.harness.commands.bench_runs import run_figures
 
 __all__ = ["add_parser", "run", "collect", "format_table", "write_figures", "judge"]
 
 FRAMEWORK_IMPORTS = {"tensorflow": "import tensorflow", "torch": "import torch", "jax": "import jax",
                      "keras": "import keras", "onnxruntime": "import onnxruntime"}
-FUZZ_N, FUZZ_SEED = 200, 1
+FUZZ_N, FUZZ_SEED = 1000, 1
 
 
 def add_parser(sub) -> None:
@@ -69,35 +75,61 @@ def collect(quick: bool = False, layers=None, progress=None) -> list[Figure]:
                               detail="not measured (--quick)"))
         figures.append(Figure("fuzz throughput (configurations/s)", None, ">= 20", detail="not measured (--quick)"))
         return figures
+    imports = framework_imports() if os.path.isdir("cases") else {}
     if progress:
-        progress("whole run: convtx run cases --quiet ...")
-    figures += whole_run_figures()
+        progress("large case: convtx validate (a generated 20 MB file) ...")
+    figures += large_case_figures(imports.get("tensorflow"), timed)
+    if progress:
+        progress("whole run: convtx run cases --quiet (cold, warm, one new case, profiled) ...")
+    figures += whole_run_figures(imports=imports)
     if progress:
         progress(f"fuzz: convtx fuzz --n {FUZZ_N} --seed {FUZZ_SEED} ...")
-    figures.append(fuzz_figure())
+    figures += fuzz_figures()
     return figures
 
 
 # ---- subprocesses ------------------------------------------------------------------------------
 
-def timed(cmd: list[str], env: dict | None = None, cwd: str | None = None, capture: bool = False):
-    """(wall seconds, exit code, peak RSS in KiB of the largest process in its tree, stdout)."""
+# Started by `timed(rss=True)`: runs the command, then writes the peak RSS of its process tree.  A child
+# forked from the (large) bench process itself would count the bench's own memory as its peak.
+_LAUNCHER = ("import resource, subprocess, sys\n"
+             "code = subprocess.call(sys.argv[2:])\n"
+             "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+             "sys.exit(code if code >= 0 else 128 - code)")
+
+
+def timed(cmd: list[str], env: dict | None = None, cwd: str | None = None, capture: bool = False,
+          rss: bool = False):
+    """(wall seconds, exit code, peak RSS in KiB of the largest process in its tree (with rss=True, else
+    None), stdout)."""
     out = tempfile.TemporaryFile() if capture else None
+    fd, rss_file = tempfile.mkstemp(prefix="convtx-bench-rss-")
+    os.close(fd)
     try:
+        full = [sys.executable, "-c", _LAUNCHER, rss_file, *cmd] if rss else cmd
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL if out is None else out, stderr=subprocess.DEVNULL,
+        proc = subprocess.Popen(full, stdout=subprocess.DEVNULL if out is None else out, stderr=subprocess.DEVNULL,
                                 env=env, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)  # its own rusage: the max over the child and its waited children
+        _, status, _ = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         text = ""
         if out is not None:
             out.seek(0)
             text = out.read().decode("utf-8", "replace")
-        return wall, proc.returncode, usage.ru_maxrss, text
+        return wall, proc.returncode, _read_rss(rss_file) if rss else None, text
     finally:
+        os.unlink(rss_file)
         if out is not None:
             out.close()
+
+
+def _read_rss(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as fh:
+            return int(fh.read().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _env(**extra) -> dict:
@@ -132,31 +164,32 @@ def import_figures(repeat: int = 7) -> list[Figure]:
                           f"python -c pass {statistics.median(bare):.3f} s")]
 
 
-def whole_run_figures(cases: str = "cases") -> list[Figure]:
+def framework_imports(repeat: int = 3) -> dict[str, float | None]:
+    """Median seconds of `import X` in a fresh interpreter, per framework (None: not installed)."""
+    imports = {}
+    for fw, statement in FRAMEWORK_IMPORTS.items():
+        env = _env(KERAS_BACKEND="tensorflow") if fw == "keras" else None
+        imports[fw] = import_seconds(statement, repeat, env)
+    return imports
+
+
+def whole_run_figures(cases: str = "cases", imports: dict[str, float | None] | None = None) -> list[Figure]:
     name = "whole run / slowest framework import"
     if not os.path.isdir(cases):
         why = f"not measured: no {cases}/ folder in {os.getcwd()}"
         return [Figure(name, None, "<= 3.0", detail=why), Figure("whole run peak RSS, largest process (MiB)", None,
                                                                   "report", detail=why)]
-    imports = {}
-    for fw, statement in FRAMEWORK_IMPORTS.items():
-        env = _env(KERAS_BACKEND="tensorflow") if fw == "keras" else None
-        imports[fw] = import_seconds(statement, 3, env)
-    wall, code, maxrss, _ = timed([sys.executable, "-m", "convtx.harness", "run", cases, "--quiet"])
-    figures = []
+    imports = imports or framework_imports()
     measured = {fw: t for fw, t in imports.items() if t is not None}
+    if not measured:
+        why = "not measured: no framework imports"
+        return [Figure(name, None, "<= 3.0", detail=why), Figure("whole run peak RSS, largest process (MiB)", None,
+                                                                  "report", detail=why)]
+    slowest = max(measured, key=lambda fw: measured[fw])
+    figures = run_figures(cases, (slowest, measured[slowest]), timed)
     missing = sorted(set(imports) - set(measured))
-    if measured:
-        slowest = max(measured, key=lambda fw: measured[fw])
-        detail = (f"run {wall:.1f} s (exit {code}) / import {slowest} {measured[slowest]:.2f} s; imports: "
-                  + ", ".join(f"{fw} {t:.2f} s" for fw, t in measured.items())
-                  + (f"; not installed: {', '.join(missing)}" if missing else ""))
-        figures.append(Figure(name, wall / measured[slowest], "<= 3.0", detail=detail))
-    else:
-        figures.append(Figure(name, None, "<= 3.0", detail="not measured: no framework imports"))
-    figures.append(Figure("whole run wall time (s)", wall, "report", detail=f"exit code {code}"))
-    figures.append(Figure("whole run peak RSS, largest process (MiB)", maxrss / 1024, "report",
-                          detail="ru_maxrss of the run's process tree (wait4)"))
+    figures[0].detail += ("; imports: " + ", ".join(f"{fw} {t:.2f} s" for fw, t in measured.items())
+                          + (f"; not installed: {', '.join(missing)}" if missing else ""))
     return figures
 
 
@@ -167,16 +200,35 @@ def fuzz_available() -> bool:
 
 
 def fuzz_figure(available: bool | None = None) -> Figure:
+    return fuzz_figures(available)[0]
+
+
+def fuzz_figures(available: bool | None = None) -> list[Figure]:
+    """Fuzz throughput over every system (the whole command's wall time), then per system."""
     name = "fuzz throughput (configurations/s)"
     if not (fuzz_available() if available is None else available):
-        return Figure(name, None, ">= 20", met=None, detail="not measured: convtx fuzz not available")
+        return [Figure(name, None, ">= 20", met=None, detail="not measured: convtx fuzz not available")]
     with tempfile.TemporaryDirectory(prefix="convtx-bench-fuzz-") as tmp:
+        report = os.path.join(tmp, "fuzz.json")
         wall, code, _, text = timed([sys.executable, "-m", "convtx.harness", "fuzz", "--n", str(FUZZ_N),
-                                     "--seed", str(FUZZ_SEED), "--out", os.path.join(tmp, "found")], capture=True)
+                                     "--seed", str(FUZZ_SEED), "--out", os.path.join(tmp, "found"), "--no-shrink",
+                                     "--json", report], env=_env(CONVTX_CACHE_DIR=os.path.join(tmp, "cache")),
+                                    capture=True)
+        try:
+            with open(report, encoding="utf-8") as fh:
+                systems = json.load(fh).get("systems", {})
+        except (OSError, ValueError):
+            systems = {}
     own = re.search(r"([0-9.]+) configurations/s", text)
-    detail = (f"convtx fuzz --n {FUZZ_N} --seed {FUZZ_SEED}: {wall:.1f} s wall, exit {code}"
+    detail = (f"convtx fuzz --n {FUZZ_N} --seed {FUZZ_SEED} --no-shrink: {wall:.1f} s wall, exit {code}"
               + (f"; fuzz's own figure (without start-up): {own.group(1)}/s" if own else ""))
-    return Figure(name, FUZZ_N / wall, ">= 20", detail=detail)
+    figures = [Figure(name, FUZZ_N / wall, ">= 20", detail=detail)]
+    for system, t in sorted(systems.items(), key=lambda item: item[1].get("configurations_per_second") or 0):
+        figures.append(Figure(f"fuzz throughput: {system} (configurations/s)", t.get("configurations_per_second"),
+                              "report", detail=f"its worker: start {t.get('start', 0):.1f} s, calls "
+                                                 f"{t.get('call', 0):.1f} s, IPC {t.get('ipc', 0):.2f} s, "
+                                                 f"thread {t.get('wall', 0):.1f} s"))
+    return figures
 
 
 # ---- the machine, the table and the JSON -------------------------------------------------------

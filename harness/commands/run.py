@@ -38,6 +38,10 @@ def add_parser(sub) -> None:
     run.add_argument("--shard", metavar="I/N", help="only shard I of N of the case x system cells (then `convtx merge`)")
     run.add_argument("--label", default="", help="this run's name among others, e.g. the machine or venv (for merge)")
     run.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testsuite per system)")
+    cache = run.add_mutually_exclusive_group()
+    cache.add_argument("--no-cache", action="store_true",
+                       help="neither read nor write the result store (.convtx/store.sqlite, or $CONVTX_STORE)")
+    cache.add_argument("--refresh", action="store_true", help="recompute every result, and write the store")
 
 
 def parse_shard(value: str | None) -> tuple[int, int] | None:
@@ -88,14 +92,17 @@ def cmd_run(args) -> int:
     bugs = knownbugs.load(frameworks, args.known_bugs)
     printer = terminal.Printer(quiet=args.quiet, total=(len(suite.entries) + len(suite.errors)) * len(frameworks))
     opts = RunOptions(timeout=args.timeout, device=args.device, known_bugs=bugs, exitfirst=args.exitfirst,
-                      shard=parse_shard(args.shard))
-    printer.starting(frameworks)
+                      shard=parse_shard(args.shard), store=_open_store(args), refresh=args.refresh,
+                      on_start=lambda started: printer.starting(started) if started else None)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         run = run_suite(suite, frameworks, progress=printer.progress, opts=opts)
     finally:
         signal.signal(signal.SIGTERM, previous)
         printer.close()
+        if opts.store is not None:
+            opts.store.close()
+    _store_line(opts)
     from convtx.harness.caseformat.fingerprint import suite_fingerprint
     run.label, run.suite, run.shard = args.label, suite_fingerprint(suite), args.shard or ""
     _checks(args, run, frameworks, bugs, opts.hits)
@@ -109,6 +116,28 @@ def cmd_run(args) -> int:
     if not run.partial:
         record_failures(run, suite.entries)
     return _exit_code(run, verdict)
+
+
+def _open_store(args):
+    if args.no_cache:
+        return None
+    from convtx.harness.engine.store import Store
+    return Store.open()
+
+
+def _store_line(opts) -> None:
+    """How many results came from the store, how many were computed, which systems started."""
+    if opts.store is None:
+        return
+    stats = opts.stats
+    started = ", ".join(stats.started) if stats.started else "none"
+    print(f"store: {stats.from_store} result(s) from {opts.store.path}, {stats.computed} computed; "
+          f"systems started: {started}")
+    for system, why in stats.recomputed.items():
+        print(f"store: {system}: stored results not used: {why}", file=sys.stderr)
+    if opts.store.bad_rows:
+        print(f"warning: {opts.store.path}: {opts.store.bad_rows} stored result(s) failed their checksum and "
+              "were recomputed", file=sys.stderr)
 
 
 def _checks(args, run: RunResults, frameworks: list[str], bugs, hits: set[str]) -> None:

@@ -5,26 +5,37 @@ NumPy reference) and streams verdicts (`cell.run_cell`: plan, call, verdict, kno
 scope of the worker's version and environment) back to the caller's thread, which reports
 progress.  An interrupt (Ctrl-C, SIGTERM) stops the workers and returns what was computed, marked
 partial.
+
+With a result store (`RunOptions.store`, see `incremental`), a cell whose key is stored is read
+back instead of computed, and only systems with cells to compute start an executor - the heaviest
+first, by the start time the store measured last - each with the compilation-cache folder beside
+the store (`CONVTX_CACHE_DIR`).  `RunOptions.stats` says what came from where.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from convtx.adapters import load
 from convtx.harness.caseformat.casefile import Entry, Suite
+from convtx.harness.engine import incremental, keys
 from convtx.harness.engine.cell import CellOptions, run_cell
+from convtx.harness.engine.incremental import Plan, RunStats
 from convtx.harness.engine.results import FAILING, Result, RunResults
+from convtx.harness.engine.store import Store, cache_dir
 from convtx.harness.engine.verdict import invalid_results
-from convtx.harness.engine.workers import CALL_TIMEOUT, Executor, executor_for
+from convtx.harness.engine.workers import CACHE_ENV, CALL_TIMEOUT, Executor, Worker, executor_for
 
 Progress = Callable[[Result], None]
 
-__all__ = ["run_suite", "RunOptions"]
+__all__ = ["run_suite", "RunOptions", "RunStats"]
+FLUSH_SECONDS = 2.0
 
 
 @dataclass
@@ -36,35 +47,67 @@ class RunOptions(CellOptions):
     exitfirst: bool = False  # stop every system after the first failing verdict (pytest's -x)
     shard: tuple[int, int] | None = None  # (i, n): only the cells of shard i of n (see `in_shard`)
     executors: list[Executor] = field(default_factory=list)  # live executors, killed at once on an interrupt
+    store: Store | None = None  # the result store: read what it has, write what is computed (None: neither)
+    refresh: bool = False  # with a store: compute every cell anyway, and write it
+    on_start: Callable[[list[str]], None] | None = None  # told which systems start an executor, before they do
+    stats: RunStats = field(default_factory=RunStats)
 
 
-def _system_job(fw: str, entries: list[Entry], out: queue.Queue, opts: RunOptions) -> None:
+def _system_job(plan: Plan, out: queue.Queue, opts: RunOptions) -> None:
+    fw, t0 = plan.system, time.perf_counter()
     try:
         system = load(fw)
-        if not system.available():
-            _skip_all(fw, entries, out, f"skipped: not installed ({system.install_hint})")
-            return
-        executor = executor_for(fw, timeout=opts.timeout, device=system.device or opts.device, env=opts.worker_env)
+        executor = executor_for(fw, timeout=opts.timeout, device=system.device or opts.device, env=_env(opts))
         opts.executors.append(executor)
         try:
             hello = executor.start()
             if not hello.available:
-                _skip_all(fw, entries, out, f"skipped: {hello.error}")
+                _skip_all(fw, plan.cells, out, f"skipped: {hello.error}")
                 return
             out.put(("hello", fw, hello.version, hello.environment))
-            for entry in entries:
+            for entry in _to_compute(plan, hello.version, hello.environment, out):
                 if opts.stop.is_set():
                     return
-                result = run_cell(entry, fw, executor, opts)
-                out.put(("result", result))
-                if opts.exitfirst and result.status in FAILING:
-                    opts.stop.set()
+                _compute(entry, plan, executor, out, opts)
         finally:
             executor.stop()
+            out.put(("timing", fw, {**executor.stats.figures(), "wall": time.perf_counter() - t0}))
     except Exception as err:  # never lose the other systems' results to one system's bug
         out.put(("crash", fw, f"{type(err).__name__}: {err}"))
     finally:
         out.put(("done", fw))
+
+
+def _env(opts: RunOptions) -> dict[str, str]:
+    """The workers' environment: the run's, and the compilation caches' folder beside the store."""
+    if opts.store is None or CACHE_ENV in opts.worker_env:
+        return opts.worker_env
+    return {**opts.worker_env, CACHE_ENV: cache_dir(opts.store.path)}
+
+
+def _to_compute(plan: Plan, version: str | None, environment: dict, out: queue.Queue) -> list[Entry]:
+    """The cells left to compute once the worker said hello: its stored results are used only if the
+    worker is the one that made them."""
+    if not plan.cached:
+        return plan.todo
+    if incremental.same_hello(plan.hello, version, environment):
+        out.put(("cached", plan.system, plan.cached))
+        return plan.todo
+    out.put(("recompute", plan.system, "its worker reports another version or environment than the stored "
+                                        "results were made with"))
+    return plan.cells
+
+
+def _compute(entry: Entry, plan: Plan, executor: Executor, out: queue.Queue, opts: RunOptions) -> None:
+    deaths = len(executor.stats.exits)
+    local = dataclasses.replace(opts, hits=set())  # this cell's known-bug matches, to store with it
+    result = run_cell(entry, plan.system, executor, local)
+    opts.hits.update(local.hits)
+    key = plan.keys.get(entry.case.id, "")
+    keep = bool(key) and incremental.storable(result, executor.stats.exits[deaths:])
+    out.put(("result", result, key if keep else "", sorted(local.hits)))
+    if opts.exitfirst and result.status in FAILING:
+        opts.stop.set()
 
 
 def in_shard(case_id: str, system_id: str, shard: tuple[int, int]) -> bool:
@@ -81,7 +124,20 @@ def _cells(entries: list[Entry], fw: str, opts: RunOptions) -> list[Entry]:
 def _skip_all(fw: str, entries: list[Entry], out: queue.Queue, note: str) -> None:
     out.put(("hello", fw, None, {}))
     for entry in entries:
-        out.put(("result", Result(entry.case.id, fw, "skipped", note=note)))
+        out.put(("result", Result(entry.case.id, fw, "skipped", note=note), "", []))
+
+
+def _plans(suite: Suite, frameworks: list[str], opts: RunOptions) -> list[Plan]:
+    case_keys = {e.case.id: keys.case_digest(e.case) for e in suite.entries} if opts.store is not None else {}
+    plans = []
+    for fw in frameworks:
+        cells = _cells(suite.entries, fw, opts)
+        try:
+            plans.append(incremental.prepare(fw, cells, opts.store, opts.refresh, opts.known_bugs, case_keys,
+                                             opts.device, opts.worker_env))
+        except Exception:  # an unloadable system: its own thread reports it, as a crash, without the store
+            plans.append(Plan(fw, cells, list(cells)))
+    return plans
 
 
 def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = None,
@@ -89,25 +145,21 @@ def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = N
     opts = opts or RunOptions()
     run = RunResults(frameworks={fw: None for fw in frameworks})
     out: queue.Queue = queue.Queue()
-    threads = [threading.Thread(target=_system_job, args=(fw, _cells(suite.entries, fw, opts), out, opts), daemon=True,
-                                name=f"convtx-{fw}") for fw in frameworks]
+    plans = _plans(suite, frameworks, opts)
+    for plan in plans:
+        if not plan.todo:  # nothing to compute: no executor
+            _settle_without_worker(plan, out)
+    busy = incremental.heaviest_first([p for p in plans if p.todo], opts.store.timings() if opts.store else {})
+    opts.stats.started = [p.system for p in busy]
+    if opts.on_start:
+        opts.on_start(opts.stats.started)
+    threads = [threading.Thread(target=_system_job, args=(p, out, opts), daemon=True, name=f"convtx-{p.system}")
+               for p in busy]
     for t in threads:
         t.start()
-    pending = set(frameworks)
+    writer = _Writer(run, opts, progress, {p.system: p for p in plans})
     try:
-        while pending:
-            msg = out.get()
-            if msg[0] == "done":
-                pending.discard(msg[1])
-            elif msg[0] == "hello":
-                run.frameworks[msg[1]] = msg[2]
-                run.environment[msg[1]] = msg[3]
-            elif msg[0] == "crash":
-                run.environment.setdefault("crashes", []).append(f"{msg[1]}: {msg[2]}")
-            else:
-                _emit(run, msg[1], progress)
-                if opts.exitfirst and msg[1].status in FAILING:
-                    opts.stop.set()
+        writer.drain(out, {p.system for p in busy})
     except KeyboardInterrupt:
         opts.stop.set()
         run.partial = True
@@ -115,11 +167,101 @@ def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = N
             executor.kill()
         for t in threads:
             t.join(10)
+    finally:
+        writer.finish(out)
+    opts.stats.workers = [e.adapter_id for e in opts.executors if isinstance(e, Worker)]
     for result in invalid_results(suite, frameworks):
         if opts.shard is None or in_shard(result.case, result.framework, opts.shard):
             _emit(run, result, progress)
     _sort(run, suite, frameworks)
     return run
+
+
+def _settle_without_worker(plan: Plan, out: queue.Queue) -> None:
+    """A system with nothing to compute: skipped (not installed), or every result from the store."""
+    if plan.skip is not None:
+        _skip_all(plan.system, plan.cells, out, plan.skip)
+        return
+    version, environment = (plan.hello.version, plan.hello.environment) if plan.hello else (None, {})
+    out.put(("hello", plan.system, version, environment))
+    if plan.cached:
+        out.put(("cached", plan.system, plan.cached))
+
+
+class _Writer:
+    """The caller's side: messages from the systems' threads into the run, the progress and the store."""
+
+    def __init__(self, run: RunResults, opts: RunOptions, progress: Progress | None, plans: dict[str, Plan]):
+        self.run, self.opts, self.progress, self.plans = run, opts, progress, plans
+        self.where = {keys.bug_digest(b): b.where for b in opts.known_bugs}
+        self.digest_of = {b.where: d for d, b in ((keys.bug_digest(b), b) for b in opts.known_bugs)}
+        self.flushed = time.monotonic()
+        self.pending: set[str] = set()
+
+    def drain(self, out: queue.Queue, pending: set[str]) -> None:
+        self.pending = pending
+        while self.pending:
+            self.handle(out.get())
+
+    def handle_ready(self, out: queue.Queue) -> None:
+        while True:
+            try:
+                self.handle(out.get_nowait())
+            except queue.Empty:
+                return
+
+    def handle(self, msg: tuple) -> None:
+        kind, run, stats = msg[0], self.run, self.opts.stats
+        if kind == "done":
+            self.pending.discard(msg[1])
+            self.flush()
+        elif kind == "hello":
+            run.frameworks[msg[1]], run.environment[msg[1]] = msg[2], msg[3]
+            self.remember_hello(msg[1], msg[2], msg[3])
+        elif kind == "crash":
+            run.environment.setdefault("crashes", []).append(f"{msg[1]}: {msg[2]}")
+        elif kind == "cached":
+            for hit in msg[2]:
+                self.opts.hits.update(self.where[d] for d in hit.bugs if d in self.where)
+                stats.from_store += 1
+                self.emit(hit.result)
+        elif kind == "recompute":
+            stats.recomputed[msg[1]] = msg[2]
+        elif kind == "timing":
+            stats.timings[msg[1]] = msg[2]
+            if self.opts.store is not None:
+                self.opts.store.add_timing(msg[1], msg[2])
+        elif kind == "result":
+            self.computed(msg[1], msg[2], msg[3])
+
+    def remember_hello(self, fw: str, version: str | None, environment: dict) -> None:
+        plan, store = self.plans[fw], self.opts.store
+        if store is not None and plan.fingerprint and plan.todo and version is not None:
+            store.add_hello(plan.fingerprint, fw, version, environment)
+
+    def computed(self, result: Result, key: str, hits: list[str]) -> None:
+        if result.status != "skipped":
+            self.opts.stats.computed += 1
+        if key and self.opts.store is not None:
+            self.opts.store.add(key, result, [self.digest_of[w] for w in hits if w in self.digest_of])
+            if time.monotonic() - self.flushed > FLUSH_SECONDS:
+                self.flush()
+        self.emit(result)
+
+    def emit(self, result: Result) -> None:
+        _emit(self.run, result, self.progress)
+        if self.opts.exitfirst and result.status in FAILING:
+            self.opts.stop.set()
+
+    def flush(self) -> None:
+        if self.opts.store is not None:
+            self.opts.store.flush()
+        self.flushed = time.monotonic()
+
+    def finish(self, out: queue.Queue) -> None:
+        """After the last system (or an interrupt): what is queued, then everything computed, stored."""
+        self.handle_ready(out)
+        self.flush()
 
 
 def _emit(run: RunResults, result: Result, progress: Progress | None) -> None:

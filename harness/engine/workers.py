@@ -7,6 +7,17 @@ environment), then executes calls until told to stop.  The parent side (`Worker`
 per-call timeout, turns a dead or hung worker into a `died`/`timeout` reply and starts a new one,
 so a segfault, `os._exit` or infinite loop in one framework never takes the run down.  Worker
 stdout/stderr (framework logs) go to a log file whose tail is quoted when a worker dies.
+
+Where the time goes: the worker times its start (instantiating the system, importing its framework,
+the hello) and each call; the parent times each round trip, so IPC is the difference
+(`ExecStats`).  With `CONVTX_PROFILE_CALLS=1` in its environment a worker makes every successful
+call twice and reports the second too: the first minus the second is the compilation (or other
+first-time cost) of that shape.
+
+Warm compilers: a worker started with `CONVTX_CACHE_DIR` (the runner passes the folder beside its
+result store) also gets its system's declared `cache_env`, each value's `{cache}` replaced by that
+folder (e.g. `JAX_COMPILATION_CACHE_DIR: "{cache}/jax"`), so frameworks with a persistent
+compilation cache keep it across runs.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ import os
 import re
 import signal
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -29,6 +41,8 @@ from convtx.adapters.contract import System
 
 CALL_TIMEOUT = 120.0
 START_TIMEOUT = 300.0
+CACHE_ENV = "CONVTX_CACHE_DIR"
+PROFILE_ENV = "CONVTX_PROFILE_CALLS"
 
 
 @dataclass
@@ -37,6 +51,7 @@ class Hello:
     version: str | None = None
     environment: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    seconds: float = 0.0  # in the worker: instantiating the system (importing its framework) and the hello
 
 
 @dataclass
@@ -44,6 +59,41 @@ class Reply:
     kind: str  # ok | err | timeout | died
     output: Any = None
     message: str = ""
+    seconds: float = 0.0  # in the worker (or in process): the call itself
+    repeat: float | None = None  # the same call made again (profiling: CONVTX_PROFILE_CALLS=1)
+
+
+@dataclass
+class ExecStats:
+    """Where one executor's time went (seconds; `starts` counts worker starts, restarts included)."""
+
+    starts: int = 0
+    start: float = 0.0  # parent's wall time from spawning to the hello
+    imports: float = 0.0  # the worker's own part of that: the system and its framework
+    calls: int = 0
+    call: float = 0.0  # in the worker
+    ipc: float = 0.0  # round trips minus the time in the worker: pickling, pipes, scheduling
+    profiled: int = 0
+    first: float = 0.0  # profiled calls: first time (compile + compute)
+    repeat: float = 0.0  # profiled calls: second time (compute)
+    exits: list[int | None] = field(default_factory=list)  # exit codes of workers that died (None: no restart)
+
+    def add_call(self, reply: Reply, round_trip: float | None) -> None:
+        self.calls += 1
+        self.call += reply.seconds
+        if round_trip is not None:
+            self.ipc += max(0.0, round_trip - reply.seconds)
+        if reply.repeat is not None:
+            self.profiled += 1
+            self.first += reply.seconds
+            self.repeat += reply.repeat
+
+    def figures(self) -> dict[str, float]:
+        """import, compile, compute, ipc (and the counts): compile is known only for profiled calls."""
+        compile_s = max(0.0, self.first - self.repeat) if self.profiled else 0.0
+        return {"start": self.start, "import": self.imports, "calls": float(self.calls), "call": self.call,
+                "compile": compile_s, "compute": self.call - compile_s, "ipc": self.ipc,
+                "profiled": float(self.profiled), "starts": float(self.starts)}
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -76,6 +126,7 @@ def _invoke(system: System, name: str, kwargs: dict, device: str):
 
 def worker_main(system_path: str, conn, env: dict[str, str], log_path: str, device: str) -> None:
     """Entry point of a worker process (Ctrl-C is the parent's to handle: the worker ignores SIGINT)."""
+    t0 = time.perf_counter()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log, 1)
@@ -90,11 +141,18 @@ def worker_main(system_path: str, conn, env: dict[str, str], log_path: str, devi
         if why:
             conn.send(("hello", Hello(False, error=f"{system.id}: {why}")))
             return
-        conn.send(("hello", Hello(True, system.version(), system.environment(device))))
+        hello = Hello(True, system.version(), system.environment(device))
+        hello.seconds = time.perf_counter() - t0
+        conn.send(("hello", hello))
     except BaseException as err:  # a broken install is a verdict, not a crash
         traceback.print_exc()
         conn.send(("hello", Hello(False, error=f"cannot load: {_short(err)}")))
         return
+    _serve(system, conn, device, os.environ.get(PROFILE_ENV) == "1")
+
+
+def _serve(system: System, conn, device: str, profile: bool) -> None:
+    """The worker's loop: ("ok", output, seconds, repeat seconds) or ("err", message, seconds) per message."""
     while True:
         try:
             msg = conn.recv()
@@ -102,15 +160,28 @@ def worker_main(system_path: str, conn, env: dict[str, str], log_path: str, devi
             return
         if msg[0] == "stop":
             return
+        t0 = time.perf_counter()
         try:
             if msg[0] == "invoke":  # ("invoke", name, keyword arguments): an optional, declared system API
-                conn.send(("ok", _invoke(system, msg[1], msg[2], device)))
+                conn.send(("ok", _invoke(system, msg[1], msg[2], device), time.perf_counter() - t0, None))
                 continue
             _, op, args, x, w, b, dtype = msg
-            conn.send(("ok", _narrow(system.call(op, args, x, w, b, dtype, device), dtype)))
+            output = _narrow(system.call(op, args, x, w, b, dtype, device), dtype)
+            seconds = time.perf_counter() - t0
+            conn.send(("ok", output, seconds, _timed_again(system, msg, device) if profile else None))
         except BaseException as err:
             traceback.print_exc()
-            conn.send(("err", _short(err)))
+            conn.send(("err", _short(err), time.perf_counter() - t0))
+
+
+def _timed_again(system: System, msg: tuple, device: str) -> float | None:
+    _, op, args, x, w, b, dtype = msg
+    t0 = time.perf_counter()
+    try:
+        system.call(op, args, x, w, b, dtype, device)
+    except Exception:
+        return None
+    return time.perf_counter() - t0
 
 
 class Worker:
@@ -127,13 +198,24 @@ class Worker:
         self.process: BaseProcess | None = None
         self.conn: Connection | None = None
         self.hello: Hello | None = None
+        self.stats = ExecStats()
         fd, self.log_path = tempfile.mkstemp(prefix=f"convtx-{adapter_id}-", suffix=".log")
         os.close(fd)
 
     def _env(self) -> dict[str, str]:
-        return {**load(self.adapter_id).env, **self.extra_env}  # system modules import no framework
+        system = load(self.adapter_id)  # system modules import no framework
+        return {**system.env, **cache_env(system, self.extra_env.get(CACHE_ENV) or os.environ.get(CACHE_ENV)),
+                **self.extra_env}
 
     def start(self) -> Hello:
+        t0 = time.perf_counter()
+        hello = self._spawn()
+        self.stats.starts += 1
+        self.stats.start += time.perf_counter() - t0
+        self.stats.imports += hello.seconds
+        return hello
+
+    def _spawn(self) -> Hello:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
         self.process = process = ctx.Process(target=worker_main, daemon=True, name=f"convtx-{self.adapter_id}",
@@ -141,16 +223,18 @@ class Worker:
         process.start()
         child.close()
         self.conn = parent
+        hello: Hello
         if not parent.poll(self.start_timeout):
             self.kill()
-            self.hello = Hello(False, error=f"worker did not start within {self.start_timeout:g} s")
+            hello = Hello(False, error=f"worker did not start within {self.start_timeout:g} s")
         else:
             try:
-                self.hello = parent.recv()[1]
+                hello = parent.recv()[1]
             except (EOFError, OSError):
-                self.hello = Hello(False, error=f"worker died while starting{self._log_tail()}")
+                hello = Hello(False, error=f"worker died while starting{self._log_tail()}")
                 self.kill()
-        return self.hello
+        self.hello = hello
+        return hello
 
     def call(self, op: str, args: dict, x, w, b, dtype: str) -> Reply:
         """Run one call; tensors travel as float32 unless the dtype is float64 (lossless: their values
@@ -169,20 +253,28 @@ class Worker:
         if self.process is None or not self.process.is_alive():
             hello = self.start()
             if not hello.available:
+                self.stats.exits.append(None)
                 return Reply("died", message=hello.error or "worker unavailable")
         conn = self.conn
         if conn is None:  # killed (from another thread) since it started
             return self._died()
         try:
+            t0 = time.perf_counter()
             conn.send(message)
             if not conn.poll(self.timeout):
                 self.kill()
                 return Reply("timeout", message=f"no answer within {self.timeout:g} s; the worker was "
                                                 "killed and will be restarted")
-            kind, payload = conn.recv()
+            kind, payload, *timing = conn.recv()
+            round_trip = time.perf_counter() - t0
         except (EOFError, OSError, BrokenPipeError, AttributeError):
             return self._died()
-        return Reply("ok", output=payload) if kind == "ok" else Reply("err", message=payload)
+        seconds = float(timing[0]) if timing else 0.0
+        reply = (Reply("ok", output=payload, seconds=seconds, repeat=timing[1] if len(timing) > 1 else None)
+                 if kind == "ok" else Reply("err", message=payload, seconds=seconds))
+        if message[0] == "call":
+            self.stats.add_call(reply, round_trip)
+        return reply
 
     def _died(self) -> Reply:
         """The reply for a worker that is gone (its exit code and last log line); it restarts on the next call."""
@@ -190,6 +282,7 @@ class Worker:
         if process is not None:
             process.join(5)
         code = process.exitcode if process is not None else None
+        self.stats.exits.append(code)
         self.kill()
         return Reply("died", message=f"the {self.adapter_id} worker died (exit code {code}) and was "
                                      f"restarted{self._log_tail()}")
@@ -238,6 +331,7 @@ class InProcess:
         self.adapter_id = system_id
         self.device = device
         self.hello: Hello | None = None
+        self.stats = ExecStats()
 
     def start(self) -> Hello:
         system = self.system
@@ -246,10 +340,14 @@ class InProcess:
         return self.hello
 
     def call(self, op: str, args: dict, x, w, b, dtype: str) -> Reply:
+        t0 = time.perf_counter()
         try:
-            return Reply("ok", output=np.asarray(self.system.call(op, args, x, w, b, dtype, self.device), np.float64))
+            output = np.asarray(self.system.call(op, args, x, w, b, dtype, self.device), np.float64)
+            reply = Reply("ok", output=output, seconds=time.perf_counter() - t0)
         except Exception as err:  # a failure is a verdict, not a crash
-            return Reply("err", message=_short(err))
+            reply = Reply("err", message=_short(err), seconds=time.perf_counter() - t0)
+        self.stats.add_call(reply, None)
+        return reply
 
     def invoke(self, name: str, **kwargs) -> Reply:
         try:
@@ -265,6 +363,15 @@ class InProcess:
 
 
 Executor = Worker | InProcess
+
+
+def cache_env(system: System, cache: str | None) -> dict[str, str]:
+    """The system's declared compilation-cache variables (`cache_env`), `{cache}` replaced by the folder;
+    nothing without a folder."""
+    declared: dict[str, str] = dict(getattr(type(system), "cache_env", None) or {})
+    if not cache or not declared:
+        return {}
+    return {CACHE_ENV: cache, **{name: value.replace("{cache}", cache) for name, value in declared.items()}}
 
 
 def executor_for(system_id: str, *, timeout: float = CALL_TIMEOUT, device: str = "cpu",
