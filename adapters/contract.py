@@ -138,6 +138,9 @@ class System(ABC):
     variants: ClassVar[Mapping[str, Variant]] = {}
     options: ClassVar[frozenset[str]] = frozenset()  # of the selected variants (set by `with_variants`)
     device: ClassVar[str | None] = None  # a variant's device (None: the run's --device)
+    # Persistent compilation caches the framework offers: variables set in the worker when the run has a
+    # cache folder (beside the result store), `{cache}` replaced by it (e.g. "{cache}/jax").
+    cache_env: ClassVar[Mapping[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -97,6 +97,8 @@ class FlaxSystem(System):
     install_hint = "pip install '.[flax]'"
     requires = ("flax", "jax", "jaxlib")
     env = {"JAX_ENABLE_X64": "1"}
+    cache_env = {"JAX_COMPILATION_CACHE_DIR": "{cache}/jax", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                 "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}  # every compiled shape, however small
     refusals = XLA_REFUSALS  # flax runs lax: XLA's words
     capabilities = frozenset({"fallback", "gradient"})
 

@@ -90,6 +90,8 @@ class JaxSystem(System):
     install_hint = "pip install '.[jax]'"
     requires = ("jax", "jaxlib")
     env = {"JAX_ENABLE_X64": "1"}
+    cache_env = {"JAX_COMPILATION_CACHE_DIR": "{cache}/jax", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                 "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}  # every compiled shape, however small
     refusals = REFUSALS
     capabilities = frozenset({"fallback", "gradient"})
     variants = {"cuda": Variant("on the first GPU (XLA's CUDA backend)", device="cuda")}

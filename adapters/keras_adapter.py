@@ -105,6 +105,8 @@ class KerasJaxSystem(KerasSystem):
     install_hint = "pip install '.[keras,jax]'"
     requires = ("keras", "jax")
     env = {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"}
+    cache_env = {"JAX_COMPILATION_CACHE_DIR": "{cache}/jax", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                 "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}  # every compiled shape, however small
     refusals = XLA_REFUSALS
     variants = {}
 

@@ -121,6 +121,7 @@ class TinygradSystem(System):
     install_hint = "pip install '.[tinygrad]'"
     requires = ("tinygrad",)
     env = {"DEV": DEVICE}
+    cache_env = {"CACHEDB": "{cache}/tinygrad.db"}  # its compiled kernels (an SQLite file of its own)
     capabilities = frozenset({"fallback", "gradient"})
 
     def version(self) -> str:

@@ -43,6 +43,7 @@ class TorchSystem(System):
     requires = ("torch",)
     refusals = REFUSALS
     capabilities = frozenset({"gradient"})
+    cache_env = {"TORCHINDUCTOR_CACHE_DIR": "{cache}/inductor"}  # torch[compile]'s generated kernels
     variants = {
         "channels_last": Variant("input and module in the channels-last memory format (other kernels)",
                                  options=frozenset({"channels_last"})),

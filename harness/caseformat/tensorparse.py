@@ -4,12 +4,16 @@ YAML 1.1 traps are caught here: `1e-5` is a *string* to PyYAML (write `1.0e-5`),
 `yes`/`no`/`on`/`off` are booleans.  Nested lists must be rectangular; NaN and inf are refused
 unless the case sets `allow_nonfinite: true`; no tensor may exceed `MAX_ELEMENTS`.  A large list of
 plain numbers arrives as one array (`yamlsrc.SArray`: already rectangular, numeric and finite) and is
-taken as it is, without a Python object per number.
+taken as it is, without a Python object per number.  A very large tensor can live in a NumPy file
+beside the case: `{file: name.npy}` or `{file: name.npz, array: key}` (path relative to the case file;
+read without pickles; the same checks as inline values: numeric, finite unless allowed, the size limit,
+the shape if one is given).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -18,7 +22,7 @@ from convtx.harness.core.errors import CaseError, Mark
 from convtx.harness.core.tensors import MAX_ELEMENTS, TensorSpec
 from convtx.harness.caseformat.yamlsrc import SArray, SDict, SList
 
-_SOURCES = ("values", "fill", "arange", "random")
+_SOURCES = ("values", "fill", "arange", "random", "file")
 
 
 def number(value: Any, raw: str | None, mark: Mark, field: str, *, allow_nonfinite: bool = True) -> float:
@@ -80,7 +84,7 @@ class TensorReader:
         return shape
 
     def _mapping(self, spec: SDict, key: str) -> TensorSpec:
-        unknown = set(spec) - {"shape", *_SOURCES}
+        unknown = set(spec) - {"shape", *_SOURCES} - ({"array"} if "file" in spec else set())
         if unknown:
             bad = sorted(unknown)[0]
             raise CaseError(spec.key_marks[bad], f"unknown key {bad!r} in a tensor (expected shape and "
@@ -94,6 +98,8 @@ class TensorReader:
         field = f"{key}.{source}"
         if source == "values":
             return self._values(spec, key, shape)
+        if source == "file":
+            return self._file(spec, key, shape)
         if shape is None:
             raise CaseError(spec.mark, f"{source} needs a shape", field=f"{key}.shape")
         raw, mark = spec.raw.get(source), spec.value_marks[source]
@@ -118,6 +124,23 @@ class TensorReader:
             return TensorSpec(shape, "values", arr)
         raise CaseError(mark, f"values have shape {list(arr.shape)} ({arr.size} elements) but shape says "
                               f"{list(shape)} ({int(np.prod(shape))} elements)", field=f"{key}.values")
+
+    def _file(self, spec: SDict, key: str, shape: tuple[int, ...] | None) -> TensorSpec:
+        name, mark = spec["file"], spec.value_marks["file"]
+        if not isinstance(name, str) or not name:
+            raise CaseError(mark, f"expected a file name (.npy, or .npz with `array`), got {name!r}", field=f"{key}.file")
+        array = spec.get("array")
+        if name.endswith(".npz") != (array is not None):
+            raise CaseError(mark, "a .npz file needs `array: NAME` (and only a .npz file has one)", field=f"{key}.file")
+        arr = read_array(os.path.join(os.path.dirname(mark.path), name), array, mark, f"{key}.file")
+        _check_size(arr.shape, mark, f"{key}.file")
+        if not self.allow_nonfinite and not np.isfinite(arr).all():
+            raise CaseError(mark, f"{name} holds NaN or inf (allowed only in a case that sets allow_nonfinite: "
+                                  "true)", field=f"{key}.file")
+        if shape is not None and arr.shape != shape:
+            raise CaseError(mark, f"{name} holds shape {list(arr.shape)} but shape says {list(shape)}",
+                            field=f"{key}.file")
+        return TensorSpec(arr.shape, "values", arr)
 
     def nested(self, value: SList | SArray, field: str) -> np.ndarray:
         """A rectangular nested list of numbers -> float64 array."""
@@ -158,6 +181,26 @@ class TensorReader:
                 raise CaseError(value.marks[i], f"ragged nested list: item {i} has shape {list(sub)} but "
                                 f"item 0 has {list(first)}", field=f"{where}[{i}]")
         return (len(value), *first)
+
+
+def read_array(path: str, array: Any, mark: Mark, field: str) -> np.ndarray:
+    """A numeric array from a .npy file, or one array of a .npz file, as float64 (no pickles)."""
+    name = os.path.basename(path)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                arr = np.asarray(loaded[str(array)])
+        else:
+            arr = np.asarray(loaded)
+    except KeyError:
+        raise CaseError(mark, f"{name} has no array {array!r}", field=field) from None
+    except (OSError, ValueError, EOFError) as err:
+        raise CaseError(mark, f"cannot read {name}: {err}", field=field) from None
+    if arr.dtype.kind not in "iuf" or arr.ndim == 0:
+        raise CaseError(mark, f"{name} holds a {arr.dtype} array of shape {list(arr.shape)}, expected numbers "
+                              "with at least one dimension", field=field)
+    return arr.astype(np.float64, copy=False)
 
 
 def _check_size(shape: tuple[int, ...], mark: Mark, field: str) -> None:
