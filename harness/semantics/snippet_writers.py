@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from convtx.harness.analysis.snippets import Hazard, Route
+from convtx.harness.semantics.routes import Hazard, Route
 from convtx.harness.core.problem import Geometry
 from convtx.harness.semantics.common import Layout, canonical_weight_roles, channels_first
 
