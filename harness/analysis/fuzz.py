@@ -8,6 +8,11 @@ makes one integer smaller and keeps the step only if the same framework still fa
 and written as a YAML case whose expected tensor comes from the reference and whose notes name the
 framework and the diagnosis.
 
+A campaign is its seed: configuration i depends only on (seed, i) (`fuzzgen`), so `--range A:B` runs
+a slice of it and slices' findings add up to the whole's.  Generating, grouping, shrinking and writing
+are this module's whatever runs the calls: `run_suite` here, or `campaign_ray` on a Ray cluster
+(`--executor ray`), both returning the same `RunResults`; the shrinker always runs here.
+
 Why not hypothesis: a hypothesis test stops generating at its first failure and shrinks that
 one; a triage run needs every class of discrepancy in the whole N-configuration sample, grouped,
 each shrunk - so the generation is a seeded NumPy generator (reproducible from --seed) and the
@@ -17,11 +22,13 @@ shrinker is this module's.  hypothesis still drives the reference-vs-loop proper
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
+import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from convtx.harness.analysis import fuzzgen
 from convtx.harness.caseformat.casefile import Entry, Suite
@@ -45,17 +52,57 @@ class Finding:
     path: str = ""
 
 
+Execute = Callable[[Suite, list[str], Progress | None, RunOptions], RunResults]  # run_suite, or its Ray twin
+DEFAULT_N = 200
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """Configurations start..stop-1 of the campaign seeded `seed` (`--n N` is `--range 0:N`)."""
+
+    seed: int
+    start: int
+    stop: int
+
+    @property
+    def n(self) -> int:
+        return self.stop - self.start
+
+
 def add_parser(sub) -> None:
     from convtx.harness.commands.options import add_known_bugs_option, add_systems_option
     p = sub.add_parser("fuzz", help="differential fuzzing: random configurations through every framework")
-    p.add_argument("--n", type=int, default=200, help="configurations to draw (default 200)")
+    p.add_argument("--n", type=int, help=f"configurations to draw (default {DEFAULT_N}): --range 0:N")
+    p.add_argument("--range", metavar="A:B", dest="span",
+                   help="configurations A..B-1 of the seeded campaign (split a campaign across runs or machines)")
     p.add_argument("--seed", type=int, default=0, help="random seed (a run is reproducible from it)")
     add_systems_option(p)
     p.add_argument("--out", default=os.path.join("cases", "found"), help="where shrunk cases go (default cases/found)")
     p.add_argument("--no-shrink", action="store_true", help="report the groups, write nothing")
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--json", metavar="FILE", help="write the findings as JSON")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where the calls run: local worker processes (default) or a Ray cluster")
+    p.add_argument("--address", metavar="ADDR", help="with --executor ray: the cluster to join (default: start one here)")
     add_known_bugs_option(p)
+
+
+def campaign_of(seed: int, n: int | None, span: str | None) -> Campaign:
+    """The campaign slice `--seed`, `--n` and `--range` name (UsageError, one line, if they do not)."""
+    from convtx.harness.core.errors import UsageError
+    if seed < 0:
+        raise UsageError(f"--seed must be >= 0 (got {seed})")
+    if span is None:
+        n = DEFAULT_N if n is None else n
+        if n < 1:
+            raise UsageError("--n must be >= 1")
+        return Campaign(seed, 0, n)
+    if n is not None:
+        raise UsageError("--n and --range are two ways of saying one thing: give one")
+    start, sep, stop = span.partition(":")
+    if not (sep and start.strip().isdigit() and stop.strip().isdigit() and int(start) < int(stop)):
+        raise UsageError(f"--range: expected A:B, whole numbers with A < B (e.g. 0:100), not {span!r}")
+    return Campaign(seed, int(start), int(stop))
 
 
 def signature(result: Result) -> str:
@@ -65,7 +112,7 @@ def signature(result: Result) -> str:
         text = text[:text.rindex(" [")]  # the call: its arguments vary within one kind of failure
     text = text.split(" / ")[0] if result.status == "error" else text  # the first line of an error
     text = re.sub(r"\[[^\]]*\]|\([^)]*\)", "", text)
-    text = re.sub(r"(?<![\w.])-?\d+(\.\d+)?(e-?\d+)?(?![\w.])", "#", text)  # numbers, not Conv2DTranspose
+    text = re.sub(r"(?<![\w.])-?\d+(\.\d+)?(e[-+]?\d+)?(?![\w.])", "#", text)  # numbers, not Conv2DTranspose
     return f"{result.status}: {' '.join(text.split())[:110]}"
 
 
@@ -138,7 +185,7 @@ def case_yaml(finding: Finding, index: int) -> tuple[str, dict]:
     c = finding.shrunk or finding.config
     entry = _entry_of(c, index)
     r = finding.shrunk_result or finding.result
-    case_id = f"found-{finding.framework}-{c.seed}"
+    case_id = f"found-{re.sub(r'[^a-z0-9._-]+', '-', finding.framework.lower()).strip('-')}-{c.seed}"  # tf[onednn=0]
     expected = entry.case.expected.spec.materialize("float64")
     data = {
         "id": case_id,
@@ -179,13 +226,19 @@ def write_case(finding: Finding, folder: str, index: int) -> str:
 
 
 def fuzz(n: int, seed: int, frameworks: list[str], progress: Progress | None = None,
-         opts: RunOptions | None = None) -> tuple[list[tuple[fuzzgen.Config, Entry]], RunResults, float]:
-    """Generate and run (known bugs applied); returns (configs with entries, run results, seconds running)."""
-    generated = fuzzgen.generate(n, seed)
+         opts: RunOptions | None = None, *, start: int = 0,
+         execute: Execute | None = None) -> tuple[list[tuple[fuzzgen.Config, Entry]], RunResults, float]:
+    """Generate configurations start..start+n-1 of the campaign `seed` and run them (known bugs applied)
+    with `execute` (default: `run_suite`, here); returns (configs with entries, run results, seconds running)."""
+    generated = fuzzgen.generate_range(seed, start, start + n)
     suite = Suite(entries=[e for _, e in generated])
-    start = time.perf_counter()
-    run = run_suite(suite, frameworks, progress=progress, opts=opts or RunOptions())
-    return generated, run, time.perf_counter() - start
+    started = time.perf_counter()
+    run = (execute or _local)(suite, frameworks, progress, opts or RunOptions())
+    return generated, run, time.perf_counter() - started
+
+
+def _local(suite: Suite, frameworks: list[str], progress: Progress | None, opts: RunOptions) -> RunResults:
+    return run_suite(suite, frameworks, progress=progress, opts=opts)
 
 
 def findings_of(generated: list[tuple[fuzzgen.Config, Entry]], run: RunResults) -> list[Finding]:
@@ -204,29 +257,50 @@ def per_system(n: int, timings: dict[str, dict[str, float]]) -> dict[str, dict[s
             for fw, t in timings.items()}
 
 
-def run(args) -> int:
-    import json
-    import sys
+def _executor(args) -> Execute | None:
+    """The execution `--executor` names (None: here); UsageError if it cannot be had."""
+    from convtx.harness.core.errors import UsageError
+    if args.executor != "ray":
+        if args.address:
+            raise UsageError("--address is the Ray cluster's: it needs --executor ray")
+        return None
+    from convtx.harness.analysis import campaign_ray
+    return campaign_ray.executor(args.address)
 
+
+def run(args) -> int:
     from convtx.harness.commands.options import selected_systems
+    from convtx.harness.engine import knownbugs
     from convtx.reports import terminal
-    from convtx.harness.core.errors import CaseError, UsageError
 
     names = selected_systems(args.frameworks, with_reference=False)
-    if args.n < 1:
-        raise UsageError("--n must be >= 1")
-    printer = terminal.Printer(total=args.n * len(names))
-    from convtx.harness.engine import knownbugs
+    campaign = campaign_of(args.seed, args.n, args.span)
+    execute = _executor(args)
+    printer = terminal.Printer(total=campaign.n * len(names))
     opts = RunOptions(timeout=args.timeout, known_bugs=knownbugs.load(names, args.known_bugs),
                       worker_env={CACHE_ENV: cache_dir()})  # compiled shapes kept across runs (JAX, tinygrad)
-    generated, result, seconds = fuzz(args.n, args.seed, names, printer.progress, opts)
-    systems = per_system(len(generated), opts.stats.timings)
+    generated, result, seconds = fuzz(campaign.n, campaign.seed, names, printer.progress, opts,
+                                      start=campaign.start, execute=execute)
     if printer.tty:
         sys.stdout.write("\r" + " " * 100 + "\r")
+    systems = per_system(len(generated), opts.stats.timings)
+    _print_summary(campaign, names, result, seconds, systems)
     findings = findings_of(generated, result)
+    if not findings:
+        print("no discrepancies")
+    for i, f in enumerate(findings):
+        _settle(f, i, args, opts)
+    if args.json:
+        _write_json(args.json, campaign, result, seconds, systems, findings)
+    return 130 if result.partial else (1 if findings else 0)
+
+
+def _print_summary(campaign: Campaign, names: list[str], result: RunResults, seconds: float,
+                   systems: dict[str, dict[str, float]]) -> None:
     counts = result.counts()
-    print(f"fuzz: {len(generated)} configurations (seed {args.seed}) x {len(names)} frameworks in {seconds:.1f} s: "
-          f"{len(generated) / seconds:.1f} configurations/s")
+    where = f"range {campaign.start}:{campaign.stop} of seed {campaign.seed}" if campaign.start else f"seed {campaign.seed}"
+    print(f"fuzz: {campaign.n} configurations ({where}) x {len(names)} frameworks in {seconds:.1f} s: "
+          f"{campaign.n / seconds:.1f} configurations/s")
     for fw in names:
         row = counts.get(fw, {})
         print(f"  {fw:<12} {result.frameworks.get(fw) or 'not installed':<28} "
@@ -239,30 +313,36 @@ def run(args) -> int:
                                                                           key=lambda i: i[1]["configurations_per_second"])))
     if result.partial:
         print("fuzz: interrupted; partial", file=sys.stderr)
-    if not findings:
-        print("no discrepancies")
-    for i, f in enumerate(findings):
-        print(f"\n[{i + 1}] {f.framework}: {f.count} configuration(s): {f.signature}")
-        if not args.no_shrink:
-            worker = executor_for(f.framework, timeout=args.timeout)
-            try:
-                if worker.start().available:
-                    shrink(worker, f, opts)
-            finally:
-                worker.stop()
-            r = f.shrunk_result or f.result
-            try:
-                f.path = write_case(f, args.out, i)
-            except CaseError as err:
-                print(f"    not written: the shrunk case would not validate: {err}")
-                continue
-            print(f"    shrunk to {f.path}: {r.diagnosis or r.note}")
-    if args.json:
-        from convtx.harness.core.files import write_atomic
-        write_atomic(args.json, json.dumps({
-            "seed": args.seed, "n": len(generated), "seconds": seconds, "frameworks": result.frameworks,
-            "counts": counts, "configurations_per_second": len(generated) / seconds, "systems": systems,
-            "findings": [{"framework": f.framework, "signature": f.signature, "count": f.count, "case": f.path,
-                          "diagnosis": (f.shrunk_result or f.result).diagnosis,
-                          "note": (f.shrunk_result or f.result).note} for f in findings]}, indent=1) + "\n")
-    return 130 if result.partial else (1 if findings else 0)
+
+
+def _settle(f: Finding, i: int, args, opts: RunOptions) -> None:
+    """Print one finding; unless --no-shrink, shrink it (here, whatever the executor) and write its case."""
+    from convtx.harness.core.errors import CaseError
+    print(f"\n[{i + 1}] {f.framework}: {f.count} configuration(s), first {f.result.case}: {f.signature}")
+    if args.no_shrink:
+        return
+    worker = executor_for(f.framework, timeout=args.timeout)
+    try:
+        if worker.start().available:
+            shrink(worker, f, opts)
+    finally:
+        worker.stop()
+    r = f.shrunk_result or f.result
+    try:
+        f.path = write_case(f, args.out, i)
+    except CaseError as err:
+        print(f"    not written: the shrunk case would not validate: {err}")
+        return
+    print(f"    shrunk to {f.path}: {r.diagnosis or r.note}")
+
+
+def _write_json(path: str, campaign: Campaign, result: RunResults, seconds: float,
+                systems: dict[str, dict[str, float]], findings: list[Finding]) -> None:
+    from convtx.harness.core.files import write_atomic
+    write_atomic(path, json.dumps({
+        "seed": campaign.seed, "range": [campaign.start, campaign.stop], "n": campaign.n, "seconds": seconds,
+        "frameworks": result.frameworks, "counts": result.counts(), "configurations_per_second": campaign.n / seconds,
+        "systems": systems,
+        "findings": [{"framework": f.framework, "signature": f.signature, "count": f.count, "first": f.result.case,
+                      "case": f.path, "diagnosis": (f.shrunk_result or f.result).diagnosis,
+                      "note": (f.shrunk_result or f.result).note} for f in findings]}, indent=1) + "\n")
