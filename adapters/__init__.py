@@ -14,6 +14,7 @@ module (which imports no framework: systems import theirs only inside their meth
 from __future__ import annotations
 
 import importlib
+import re
 from functools import lru_cache
 
 from convtx.adapters.contract import CANONICAL, System
@@ -42,6 +43,7 @@ BUILTIN: dict[str, str] = {
 ENTRY_POINT_GROUP = "convtx.systems"
 REFERENCE = "numpy"
 _EXTRA: dict[str, str] = {}  # registered at run time (tests, the Python API)
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # of `id@label`: where the system runs (see split_label)
 
 
 @lru_cache(maxsize=1)
@@ -67,18 +69,39 @@ def unregister(system_id: str) -> None:
     load.cache_clear()
 
 
+def split_label(system_id: str) -> tuple[str, str | None]:
+    """`onnxruntime[cuda]@1.19` -> ("onnxruntime[cuda]", "1.19"); `torch` -> ("torch", None).
+
+    `X[variant,...]@label` is the system X (with its variants) run by another interpreter, the one
+    configured for `X@label` (see `convtx.harness.engine.launch`); the label comes last, after the
+    variants, as in `convtx merge`'s columns.  KeyError (one line) for a malformed id."""
+    head, at, label = system_id.partition("@")
+    if not at:
+        return system_id, None
+    if head and _LABEL.fullmatch(label):
+        return head, label
+    fix = ""
+    if head and "[" in label and label.endswith("]") and not head.endswith("]"):
+        name, _, variants = label.partition("[")
+        fix = f"; variants come before the label: {head}[{variants}@{name}"
+    raise KeyError(f"malformed system id {system_id!r} (expected id[variant,...]@label, a label of letters, "
+                   f"digits and . _ + -{fix})")
+
+
 def split_id(system_id: str) -> tuple[str, tuple[str, ...]]:
-    """`tf[onednn=0]` -> ("tf", ("onednn=0",)); `torch` -> ("torch", ())."""
-    base, _, rest = system_id.partition("[")
+    """`tf[onednn=0]` -> ("tf", ("onednn=0",)); `torch` -> ("torch", ()); a label is not part of
+    either: `torch[compile]@2.4` -> ("torch", ("compile",)) (KeyError for a malformed id)."""
+    head, _ = split_label(system_id)
+    base, _, rest = head.partition("[")
     if not rest:
-        return system_id, ()
+        return head, ()
     if not rest.endswith("]"):
         raise KeyError(f"malformed system id {system_id!r} (expected id[variant,...])")
     return base, tuple(v.strip() for v in rest[:-1].split(",") if v.strip())
 
 
 def path_of(system_id: str) -> str:
-    """The "module:Class[variants]" a worker instantiates for a system id (KeyError if unknown)."""
+    """The "module:Class[variants]" a worker instantiates for a system id, label or not (KeyError if unknown)."""
     base, variants = split_id(system_id)
     try:
         path = systems()[base]
@@ -89,8 +112,13 @@ def path_of(system_id: str) -> str:
 
 @lru_cache(maxsize=None)
 def load(system_id: str) -> System:
-    """The system instance for an id, variants included (KeyError naming the known ids/variants)."""
-    return instantiate(path_of(system_id))
+    """The system instance for an id, variants included (KeyError naming the known ids/variants); a
+    labelled id's is the one convtx's own process sees of a system run by another interpreter."""
+    system = instantiate(path_of(system_id))
+    if split_label(system_id)[1] is None:
+        return system
+    from convtx.harness.engine.launch import elsewhere  # imports no framework either
+    return elsewhere(type(system), system_id)()
 
 
 def instantiate(path: str) -> System:
@@ -113,4 +141,4 @@ def speaker(dialect: str) -> str | None:
 
 
 __all__ = ["BUILTIN", "CANONICAL", "REFERENCE", "System", "load", "path_of", "register", "speaker", "split_id",
-           "systems", "unregister"]
+           "split_label", "systems", "unregister"]

@@ -49,8 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--cases", nargs="*", default=[DEFAULT_CASES], metavar="PATH")
 
     from convtx.harness.analysis import fuzz, translate
-    from convtx.harness.commands import bench, check, importers, merge, new as newcase
-    for module in (bench, importers, newcase, translate, fuzz, check, merge):
+    from convtx.harness.commands import bench, check, envs, importers, merge, new as newcase
+    for module in (bench, importers, newcase, translate, fuzz, check, merge, envs):
         module.add_parser(sub)
     return p
 
@@ -178,8 +178,14 @@ def cmd_merge(args) -> int:
     return merge.run(args)
 
 
+def cmd_env(args) -> int:
+    from convtx.harness.commands import envs
+    return envs.run(args)
+
+
 COMMANDS = {"bench": cmd_bench, "import": cmd_import, "check": cmd_check, "fuzz": cmd_fuzz,
             "translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list,
-            "explain": cmd_explain, "report": cmd_report, "new": cmd_new, "merge": cmd_merge}
+            "explain": cmd_explain, "report": cmd_report, "new": cmd_new, "merge": cmd_merge,
+            "env": cmd_env}
 
 __all__ = ["main"]

@@ -153,8 +153,9 @@ def shipped_folder() -> str:
 
 
 def base_id(system_id: str) -> str:
-    """`tf[onednn=0]` -> `tf`: a variant's known bugs are its system's (scope them by environment)."""
-    return system_id.split("[", 1)[0]
+    """`tf[onednn=0]` -> `tf`, `onnxruntime@1.19` -> `onnxruntime`: a variant's or another interpreter's
+    known bugs are its system's (scope them by environment: `version`, `onednn`, ...)."""
+    return system_id.split("@", 1)[0].split("[", 1)[0]
 
 
 def load(systems: Iterable[str], extra_files: Iterable[str] = (), folder: str | None = None) -> list[KnownBug]:

@@ -6,7 +6,8 @@ the system's environment (KERAS_BACKEND, JAX_ENABLE_X64, ...), says hello (avail
 environment), then executes calls until told to stop.  The parent side (`Worker`) enforces a
 per-call timeout, turns a dead or hung worker into a `died`/`timeout` reply and starts a new one,
 so a segfault, `os._exit` or infinite loop in one framework never takes the run down.  Worker
-stdout/stderr (framework logs) go to a log file whose tail is quoted when a worker dies.
+stdout/stderr (framework logs) go to a log file whose tail is quoted when a worker dies.  A labelled
+id's worker (`X@label`) runs in another interpreter, started by `launch` instead of spawned.
 
 Where the time goes: the worker times its start (instantiating the system, importing its framework,
 the hello) and each call; the parent times each round trip, so IPC is the difference
@@ -38,6 +39,7 @@ import numpy as np
 
 from convtx.adapters import instantiate, load, path_of
 from convtx.adapters.contract import System
+from convtx.harness.engine import launch
 
 CALL_TIMEOUT = 120.0
 START_TIMEOUT = 300.0
@@ -195,7 +197,8 @@ class Worker:
         self.start_timeout = start_timeout
         self.device = device
         self.extra_env = dict(env or {})
-        self.process: BaseProcess | None = None
+        self.interpreter = launch.interpreter_for(adapter_id)  # `X@label`: another Python's (None: this one)
+        self.process: BaseProcess | launch.Child | None = None
         self.conn: Connection | None = None
         self.hello: Hello | None = None
         self.stats = ExecStats()
@@ -215,15 +218,28 @@ class Worker:
         self.stats.imports += hello.seconds
         return hello
 
-    def _spawn(self) -> Hello:
+    def _connect(self) -> Connection:
+        """Start the worker process and connect to it: spawned by this interpreter, or started in another
+        one for a labelled id (`launch`: the same messages over a socket)."""
+        if self.interpreter is not None:
+            self.process, conn = launch.start(self.interpreter, self.system_path, self._env(), self.log_path,
+                                              self.device)
+            return conn
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
         self.process = process = ctx.Process(target=worker_main, daemon=True, name=f"convtx-{self.adapter_id}",
                                              args=(self.system_path, child, self._env(), self.log_path, self.device))
         process.start()
         child.close()
-        self.conn = parent
+        return parent
+
+    def _spawn(self) -> Hello:
         hello: Hello
+        problem = self.interpreter.problem() if self.interpreter is not None else None
+        if problem is not None:  # a labelled id without a usable interpreter: no process
+            self.hello = hello = Hello(False, error=problem)
+            return hello
+        self.conn = parent = self._connect()
         if not parent.poll(self.start_timeout):
             self.kill()
             hello = Hello(False, error=f"worker did not start within {self.start_timeout:g} s")
@@ -368,7 +384,7 @@ Executor = Worker | InProcess
 def cache_env(system: System, cache: str | None) -> dict[str, str]:
     """The system's declared compilation-cache variables (`cache_env`), `{cache}` replaced by the folder;
     nothing without a folder."""
-    declared: dict[str, str] = dict(getattr(type(system), "cache_env", None) or {})
+    declared = dict(system.cache_env)
     if not cache or not declared:
         return {}
     return {CACHE_ENV: cache, **{name: value.replace("{cache}", cache) for name, value in declared.items()}}

@@ -104,6 +104,15 @@ def test_a_known_bug_entry_recomputes_only_the_cells_it_may_apply_to(tmp_path, s
     assert _json(run2) == _json(run)
 
 
+@pytest.mark.parametrize("column", ["numpy", "numpy[x]", "numpy@1.26", "numpy[x]@1.26"])
+def test_a_variant_or_labelled_column_keys_its_systems_known_bugs(tmp_path, column):
+    bugs = tmp_path / "bugs.yaml"
+    bugs.write_text("- {reason: off by two, link: 'https://example.org/1', cases: [c*], system: numpy}\n")
+    loaded = knownbugs.load(["numpy"], [str(bugs)])
+    assert knownbugs.base_id(column) == "numpy"
+    assert keys.applicable_bugs(column, "c1", loaded) == loaded and keys.applicable_bugs(column, "d", loaded) == []
+
+
 def test_versions_environment_and_device_are_in_the_system_key(monkeypatch):
     base = keys.system_fingerprint("numpy")
     assert keys.system_fingerprint("numpy", worker_env={"TF_ENABLE_ONEDNN_OPTS": "0"}) != base
