@@ -1,10 +1,11 @@
 """Running a suite: every case through every system, each system on its own executor, in parallel.
 
 One thread per system feeds that system's executor (a worker process, or in-process for the
-NumPy reference) and streams verdicts (`cell.run_cell`: plan, call, verdict, known bugs in the
-scope of the worker's version and environment) back to the caller's thread, which reports
-progress.  An interrupt (Ctrl-C, SIGTERM) stops the workers and returns what was computed, marked
-partial.
+NumPy reference) batches of cells (`RunOptions.batch` per worker message, so its calls run back to
+back) and streams their verdicts (`cell.run_cells`: plan, call, verdict, known bugs in the scope of
+the worker's version and environment), each as soon as its reply came, back to the caller's thread,
+which reports progress.  An interrupt (Ctrl-C, SIGTERM) stops the workers and returns what was
+computed, marked partial.
 
 With a result store (`RunOptions.store`, see `incremental`), a cell whose key is stored is read
 back instead of computed, and only systems with cells to compute start an executor - the heaviest
@@ -14,7 +15,6 @@ the store (`CONVTX_CACHE_DIR`).  `RunOptions.stats` says what came from where.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import queue
 import threading
@@ -25,7 +25,7 @@ from typing import Callable
 from convtx.adapters import load
 from convtx.harness.caseformat.casefile import Entry, Suite
 from convtx.harness.engine import incremental, keys
-from convtx.harness.engine.cell import CellOptions, run_cell
+from convtx.harness.engine.cell import CellOptions, run_cells
 from convtx.harness.engine.incremental import Plan, RunStats
 from convtx.harness.engine.results import FAILING, Result, RunResults
 from convtx.harness.engine.store import Store, cache_dir
@@ -36,6 +36,8 @@ Progress = Callable[[Result], None]
 
 __all__ = ["run_suite", "RunOptions", "RunStats"]
 FLUSH_SECONDS = 2.0
+BATCH = 32  # cells per worker message: its calls run back to back; each verdict still streams on its own
+BATCH_ELEMENTS = 4_000_000  # input, weight and bias elements per message: large cases go in smaller batches
 
 
 @dataclass
@@ -51,6 +53,7 @@ class RunOptions(CellOptions):
     refresh: bool = False  # with a store: compute every cell anyway, and write it
     on_start: Callable[[list[str]], None] | None = None  # told which systems start an executor, before they do
     stats: RunStats = field(default_factory=RunStats)
+    batch: int = BATCH  # cells per worker message
 
 
 def _system_job(plan: Plan, out: queue.Queue, opts: RunOptions) -> None:
@@ -65,10 +68,9 @@ def _system_job(plan: Plan, out: queue.Queue, opts: RunOptions) -> None:
                 _skip_all(fw, plan.cells, out, f"skipped: {hello.error}")
                 return
             out.put(("hello", fw, hello.version, hello.environment))
-            for entry in _to_compute(plan, hello.version, hello.environment, out):
-                if opts.stop.is_set():
+            for batch in _batches(_to_compute(plan, hello.version, hello.environment, out), opts.batch):
+                if opts.stop.is_set() or not _compute(batch, plan, executor, out, opts):
                     return
-                _compute(entry, plan, executor, out, opts)
         finally:
             executor.stop()
             out.put(("timing", fw, {**executor.stats.figures(), "wall": time.perf_counter() - t0}))
@@ -98,16 +100,38 @@ def _to_compute(plan: Plan, version: str | None, environment: dict, out: queue.Q
     return plan.cells
 
 
-def _compute(entry: Entry, plan: Plan, executor: Executor, out: queue.Queue, opts: RunOptions) -> None:
-    deaths = len(executor.stats.exits)
-    local = dataclasses.replace(opts, hits=set())  # this cell's known-bug matches, to store with it
-    result = run_cell(entry, plan.system, executor, local)
-    opts.hits.update(local.hits)
-    key = plan.keys.get(entry.case.id, "")
-    keep = bool(key) and incremental.storable(result, executor.stats.exits[deaths:])
-    out.put(("result", result, key if keep else "", sorted(local.hits)))
-    if opts.exitfirst and result.status in FAILING:
-        opts.stop.set()
+def _batches(entries: list[Entry], size: int) -> list[list[Entry]]:
+    """The cells in order, in batches of at most `size` cells and BATCH_ELEMENTS tensor elements (a larger
+    case is a batch of its own)."""
+    out: list[list[Entry]] = [[]]
+    elements = 0
+    for entry in entries:
+        case = entry.case
+        n = sum(t.size for t in (case.input, case.weight, case.bias) if t is not None)
+        if out[-1] and (len(out[-1]) >= size or elements + n > BATCH_ELEMENTS):
+            out.append([])
+            elements = 0
+        out[-1].append(entry)
+        elements += n
+    return out if out[-1] else []
+
+
+def _compute(entries: list[Entry], plan: Plan, executor: Executor, out: queue.Queue, opts: RunOptions) -> bool:
+    """One batch of cells, each result sent on (with its store key if it may be stored) as it comes;
+    False once the run is stopped (the batch's remaining calls abandoned)."""
+    cells = run_cells(entries, plan.system, executor, opts)
+    try:
+        for done in cells:
+            result, key = done.result, plan.keys.get(done.result.case, "")
+            keep = bool(key) and incremental.storable(result, done.exits)
+            out.put(("result", result, key if keep else "", sorted(done.hits)))
+            if opts.exitfirst and result.status in FAILING:
+                opts.stop.set()
+            if opts.stop.is_set():
+                return False
+    finally:
+        cells.close()
+    return True
 
 
 def in_shard(case_id: str, system_id: str, shard: tuple[int, int]) -> bool:

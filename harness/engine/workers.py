@@ -9,11 +9,17 @@ so a segfault, `os._exit` or infinite loop in one framework never takes the run 
 stdout/stderr (framework logs) go to a log file whose tail is quoted when a worker dies.  A labelled
 id's worker (`X@label`) runs in another interpreter, started by `launch` instead of spawned.
 
+Batches: `call_many` sends several calls in one message and the worker (`worker_loop`) answers each
+as soon as it is made, so a system's calls run back to back instead of waiting for a round trip each;
+every call keeps its own timeout, and a call that hangs or kills the worker costs only itself: the calls
+after it go again to a new worker.  `call` is the batch of one.
+
 Where the time goes: the worker times its start (instantiating the system, importing its framework,
-the hello) and each call; the parent times each round trip, so IPC is the difference
-(`ExecStats`).  With `CONVTX_PROFILE_CALLS=1` in its environment a worker makes every successful
-call twice and reports the second too: the first minus the second is the compilation (or other
-first-time cost) of that shape.
+the hello) and each call; the parent times each reply (from the batch's send or the previous reply),
+so IPC - pickling, pipes, scheduling, the parent's own lateness - is the difference (`ExecStats`).
+With `CONVTX_PROFILE_CALLS=1` in its environment a worker makes every successful call twice and
+reports the second too: the first minus the second is the compilation (or other first-time cost) of
+that shape.
 
 Warm compilers: a worker started with `CONVTX_CACHE_DIR` (the runner passes the folder beside its
 result store) also gets its system's declared `cache_env`, each value's `{cache}` replaced by that
@@ -25,44 +31,29 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 import signal
 import tempfile
 import time
 import traceback
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
 
 import numpy as np
 
 from convtx.adapters import instantiate, load, path_of
 from convtx.adapters.contract import System
 from convtx.harness.engine import launch
+from convtx.harness.engine.worker_loop import GONE, Call, Hello, Reply
+from convtx.harness.engine.worker_loop import invoke as _invoke
+from convtx.harness.engine.worker_loop import serve as _serve
+from convtx.harness.engine.worker_loop import short as _short
 
 CALL_TIMEOUT = 120.0
 START_TIMEOUT = 300.0
 CACHE_ENV = "CONVTX_CACHE_DIR"
 PROFILE_ENV = "CONVTX_PROFILE_CALLS"
-
-
-@dataclass
-class Hello:
-    available: bool
-    version: str | None = None
-    environment: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    seconds: float = 0.0  # in the worker: instantiating the system (importing its framework) and the hello
-
-
-@dataclass
-class Reply:
-    kind: str  # ok | err | timeout | died
-    output: Any = None
-    message: str = ""
-    seconds: float = 0.0  # in the worker (or in process): the call itself
-    repeat: float | None = None  # the same call made again (profiling: CONVTX_PROFILE_CALLS=1)
 
 
 @dataclass
@@ -73,8 +64,9 @@ class ExecStats:
     start: float = 0.0  # parent's wall time from spawning to the hello
     imports: float = 0.0  # the worker's own part of that: the system and its framework
     calls: int = 0
+    batches: int = 0  # messages that carried calls (a worker restarted mid-batch gets the rest as a new one)
     call: float = 0.0  # in the worker
-    ipc: float = 0.0  # round trips minus the time in the worker: pickling, pipes, scheduling
+    ipc: float = 0.0  # each reply's wait (since the batch was sent or the previous reply came) minus its call
     profiled: int = 0
     first: float = 0.0  # profiled calls: first time (compile + compute)
     repeat: float = 0.0  # profiled calls: second time (compute)
@@ -95,35 +87,7 @@ class ExecStats:
         compile_s = max(0.0, self.first - self.repeat) if self.profiled else 0.0
         return {"start": self.start, "import": self.imports, "calls": float(self.calls), "call": self.call,
                 "compile": compile_s, "compute": self.call - compile_s, "ipc": self.ipc,
-                "profiled": float(self.profiled), "starts": float(self.starts)}
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _short(err: BaseException) -> str:
-    text = _ANSI.sub("", str(err)).strip()
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if len(lines) > 4:
-        lines = lines[:4] + ["..."]
-    text = " / ".join(lines)
-    if len(text) > 600:
-        text = text[:600] + "..."
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
-
-
-def _narrow(arr, dtype: str):
-    """Send a float32 (or narrower) result as float32: lossless, and half the bytes of float64."""
-    if dtype != "float64" and isinstance(arr, np.ndarray) and arr.dtype == np.float64:
-        return arr.astype(np.float32)
-    return arr
-
-
-def _invoke(system: System, name: str, kwargs: dict, device: str):
-    """An optional, declared system API: only input_gradient (capability "gradient") exists."""
-    if name == "input_gradient" and "gradient" in system.capabilities:
-        return system.input_gradient(**kwargs, device=device)
-    raise NotImplementedError(f"the {system.id} system declares no {name}()")
+                "profiled": float(self.profiled), "starts": float(self.starts), "batches": float(self.batches)}
 
 
 def worker_main(system_path: str, conn, env: dict[str, str], log_path: str, device: str) -> None:
@@ -151,39 +115,6 @@ def worker_main(system_path: str, conn, env: dict[str, str], log_path: str, devi
         conn.send(("hello", Hello(False, error=f"cannot load: {_short(err)}")))
         return
     _serve(system, conn, device, os.environ.get(PROFILE_ENV) == "1")
-
-
-def _serve(system: System, conn, device: str, profile: bool) -> None:
-    """The worker's loop: ("ok", output, seconds, repeat seconds) or ("err", message, seconds) per message."""
-    while True:
-        try:
-            msg = conn.recv()
-        except EOFError:
-            return
-        if msg[0] == "stop":
-            return
-        t0 = time.perf_counter()
-        try:
-            if msg[0] == "invoke":  # ("invoke", name, keyword arguments): an optional, declared system API
-                conn.send(("ok", _invoke(system, msg[1], msg[2], device), time.perf_counter() - t0, None))
-                continue
-            _, op, args, x, w, b, dtype = msg
-            output = _narrow(system.call(op, args, x, w, b, dtype, device), dtype)
-            seconds = time.perf_counter() - t0
-            conn.send(("ok", output, seconds, _timed_again(system, msg, device) if profile else None))
-        except BaseException as err:
-            traceback.print_exc()
-            conn.send(("err", _short(err), time.perf_counter() - t0))
-
-
-def _timed_again(system: System, msg: tuple, device: str) -> float | None:
-    _, op, args, x, w, b, dtype = msg
-    t0 = time.perf_counter()
-    try:
-        system.call(op, args, x, w, b, dtype, device)
-    except Exception:
-        return None
-    return time.perf_counter() - t0
 
 
 class Worker:
@@ -253,43 +184,87 @@ class Worker:
         return hello
 
     def call(self, op: str, args: dict, x, w, b, dtype: str) -> Reply:
-        """Run one call; tensors travel as float32 unless the dtype is float64 (lossless: their values
-        are already rounded to the dtype), and the output comes back as float64."""
-        x, w, b = (_narrow(t, dtype) if t is not None else None for t in (x, w, b))
-        reply = self._request(("call", op, args, x, w, b, dtype))
-        if reply.kind == "ok" and isinstance(reply.output, np.ndarray):
-            reply.output = reply.output.astype(np.float64)
+        """Run one call (a batch of one: see `call_many`)."""
+        (reply,) = self.call_many([Call(op, args, x, w, b, dtype)])
         return reply
+
+    def call_many(self, calls: Sequence[Call]) -> Generator[Reply, None, None]:
+        """One reply per call, in order, each as soon as the worker made it; outputs come back as float64.
+
+        The calls travel in one message.  Each has the whole timeout (from the previous reply); a call that
+        times out or kills the worker gets its `timeout`/`died` reply and the calls after it are sent again,
+        to a new worker.  Closing the iterator before the last reply kills the worker (its late replies
+        must not be read as another batch's)."""
+        done = 0
+        while done < len(calls):
+            for reply in self._batch(calls[done:]):
+                done += 1
+                if reply.kind == "ok" and isinstance(reply.output, np.ndarray):
+                    reply.output = reply.output.astype(np.float64)
+                yield reply
 
     def invoke(self, name: str, **kwargs) -> Reply:
         """Call an optional adapter function (e.g. input_gradient) in the worker."""
-        return self._request(("invoke", name, kwargs))
+        conn, failed = self._connection()
+        if conn is None:
+            return failed or self._died()
+        try:
+            conn.send(("invoke", name, kwargs))
+        except (OSError, AttributeError):
+            return self._died()
+        return self._receive(conn, time.perf_counter(), count=False)
 
-    def _request(self, message: tuple) -> Reply:
+    def _batch(self, calls: Sequence[Call]) -> Generator[Reply, None, None]:
+        """Send the calls as one message; their replies, until the last or the worker is gone."""
+        conn, failed = self._connection()
+        if conn is None:
+            yield failed or self._died()
+            return
+        pending = len(calls)
+        try:
+            since = time.perf_counter()
+            try:
+                conn.send(("batch", [c.message() for c in calls]))
+            except (OSError, AttributeError):
+                pending = 0
+                yield self._died()
+                return
+            self.stats.batches += 1
+            while pending:
+                reply = self._receive(conn, since)
+                since = time.perf_counter()
+                pending = 0 if reply.kind in GONE else pending - 1
+                yield reply
+        finally:
+            if pending:  # closed before its last reply: the worker is still at it
+                self.kill()
+
+    def _connection(self) -> tuple[Connection | None, Reply | None]:
+        """The worker's connection, started first if needed: (None, its `died` reply) if it cannot start,
+        (None, None) if it was killed (from another thread) since."""
         if self.process is None or not self.process.is_alive():
             hello = self.start()
             if not hello.available:
                 self.stats.exits.append(None)
-                return Reply("died", message=hello.error or "worker unavailable")
-        conn = self.conn
-        if conn is None:  # killed (from another thread) since it started
-            return self._died()
+                return None, Reply("died", message=hello.error or "worker unavailable")
+        return self.conn, None
+
+    def _receive(self, conn: Connection, since: float, count: bool = True) -> Reply:
+        """The next reply, or `timeout` (the worker killed) after the timeout, or `died`; a call's reply is
+        counted in the stats (`count`) with its wait since `since`."""
         try:
-            t0 = time.perf_counter()
-            conn.send(message)
             if not conn.poll(self.timeout):
                 self.kill()
                 return Reply("timeout", message=f"no answer within {self.timeout:g} s; the worker was "
                                                 "killed and will be restarted")
             kind, payload, *timing = conn.recv()
-            round_trip = time.perf_counter() - t0
-        except (EOFError, OSError, BrokenPipeError, AttributeError):
+        except (EOFError, OSError, AttributeError):
             return self._died()
         seconds = float(timing[0]) if timing else 0.0
         reply = (Reply("ok", output=payload, seconds=seconds, repeat=timing[1] if len(timing) > 1 else None)
                  if kind == "ok" else Reply("err", message=payload, seconds=seconds))
-        if message[0] == "call":
-            self.stats.add_call(reply, round_trip)
+        if count:
+            self.stats.add_call(reply, time.perf_counter() - since)
         return reply
 
     def _died(self) -> Reply:
@@ -356,14 +331,21 @@ class InProcess:
         return self.hello
 
     def call(self, op: str, args: dict, x, w, b, dtype: str) -> Reply:
-        t0 = time.perf_counter()
-        try:
-            output = np.asarray(self.system.call(op, args, x, w, b, dtype, self.device), np.float64)
-            reply = Reply("ok", output=output, seconds=time.perf_counter() - t0)
-        except Exception as err:  # a failure is a verdict, not a crash
-            reply = Reply("err", message=_short(err), seconds=time.perf_counter() - t0)
-        self.stats.add_call(reply, None)
+        """Run one call (a batch of one: see `call_many`)."""
+        (reply,) = self.call_many([Call(op, args, x, w, b, dtype)])
         return reply
+
+    def call_many(self, calls: Sequence[Call]) -> Generator[Reply, None, None]:
+        """One reply per call, in order, each made when asked for (the worker's replies, in process)."""
+        for c in calls:
+            t0 = time.perf_counter()
+            try:
+                output = np.asarray(self.system.call(c.op, c.args, c.x, c.w, c.b, c.dtype, self.device), np.float64)
+                reply = Reply("ok", output=output, seconds=time.perf_counter() - t0)
+            except Exception as err:  # a failure is a verdict, not a crash
+                reply = Reply("err", message=_short(err), seconds=time.perf_counter() - t0)
+            self.stats.add_call(reply, None)
+            yield reply
 
     def invoke(self, name: str, **kwargs) -> Reply:
         try:
