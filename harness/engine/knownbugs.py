@@ -35,6 +35,8 @@ import fnmatch
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from types import CodeType
 from typing import Any, Iterable, Mapping
 
 from convtx.harness.core.errors import CaseError, Mark
@@ -125,9 +127,14 @@ def _version_in(version: str, spec: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=1024)
+def _compiled(expression: str) -> CodeType:
+    return compile(check_expression(expression), "<known-bug when>", "eval")
+
+
 def evaluate(expression: str, variables: Mapping[str, Any]) -> Any:
     """Evaluate a checked `when` expression (see `check_expression`) over the cell's variables."""
-    code = compile(check_expression(expression), "<known-bug when>", "eval")
+    code = _compiled(expression)  # checked and compiled once per expression
     return eval(code, {"__builtins__": {}}, {**_FUNCS, **variables})  # noqa: S307 - checked AST only
 
 
