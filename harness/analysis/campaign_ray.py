@@ -4,7 +4,7 @@
 progress, options -> `RunResults`), so `fuzz` generates, groups, shrinks and writes exactly as after
 a local run.  On the cluster, one actor per system per node (`SystemHost`) holds that system's
 executor (`workers.executor_for`: a worker process, or the actor itself for the in-process
-reference) and runs every cell through `cell.run_cell`, the one path plan -> call -> verdict ->
+reference) and runs every cell through `cell.run_cells` (a chunk is one batch), the one path plan -> call -> verdict ->
 known bugs.  The configurations are put in the object store once, in chunks every system reads; the
 driver hands an actor its system's next chunk whenever it returns one (`IN_FLIGHT` at a time), so
 faster nodes take more, and gathers the verdicts, the systems' versions and environments, the
@@ -34,7 +34,7 @@ from convtx import adapters
 from convtx.harness import semantics
 from convtx.harness.caseformat.casefile import Entry, Suite
 from convtx.harness.core.errors import UsageError
-from convtx.harness.engine.cell import CellOptions, run_cell
+from convtx.harness.engine.cell import CellOptions, run_cells
 from convtx.harness.engine.knownbugs import KnownBug
 from convtx.harness.engine.results import Result, RunResults
 from convtx.harness.engine.runner import Progress, RunOptions
@@ -104,7 +104,7 @@ class SystemHost:
 
     def run(self, chunk: list[Entry]) -> Done:
         opts = CellOptions(known_bugs=list(self.spec.known_bugs))
-        results = [run_cell(entry, self.spec.system, self.executor, opts) for entry in chunk]
+        results = [done.result for done in run_cells(chunk, self.spec.system, self.executor, opts)]  # one batch
         return Done(results, sorted(opts.hits))
 
     def stop(self) -> dict[str, float]:
