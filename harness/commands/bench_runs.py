@@ -8,7 +8,10 @@ result store and compilation caches in a temporary folder (`CONVTX_STORE`, `CONV
 1. cold: every case through every system;
 2. warm: the same again (every result from the store: nothing should start);
 3. one new case: the suite plus one case file, after the warm run;
-4. profiled cold: a fresh store, workers started with `CONVTX_PROFILE_CALLS=1` (each call made twice),
+4. one new case in `convtx watch`: a watch of the suite with its workers warm (after the runs above:
+   everything stored), then another new case written; the time from writing it to the end of the
+   re-run the watch makes (warm workers: no import; a compilation of the new shape, its calls);
+5. profiled cold: a fresh store, workers started with `CONVTX_PROFILE_CALLS=1` (each call made twice),
    whose per-system timings the store records: import (the worker's start: its framework), compile
    (first call minus the same call again, summed), compute (the rest of the time in the calls) and IPC
    (round trips minus the time in the worker).  Its wall time is not a figure (the repeated calls
@@ -19,9 +22,14 @@ Ratios are to the slowest framework import measured in the same bench run.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 from convtx.harness.commands.bench_layers import Figure
 
@@ -33,6 +41,7 @@ NEW_CASE = """- id: bench-new-case
   weight: {shape: [2, 3, 5, 5], random: 12}
   expected: {shape: [1, 3, 11, 14]}
 """
+WATCHED_CASE = NEW_CASE.replace("bench-new-case", "bench-watch-case").replace("random: 11", "random: 21")
 COMPONENTS = ("import", "compile", "compute", "ipc")
 
 
@@ -75,6 +84,7 @@ def run_figures(cases: str, slowest: tuple[str, float], timed) -> list[Figure]:
         with open(os.path.join(grown, "bench-new-case.yaml"), "w", encoding="utf-8") as fh:
             fh.write(NEW_CASE)
         new = _run(timed, grown, env, tmp)
+        watched = watch_figure(grown, env, tmp, base, imp)
     figures = [
         Figure("whole run / slowest framework import", cold[0] / imp, "<= 3.0",
                detail=f"cold run {cold[0]:.1f} s (exit {cold[1]}) {base}; {_store_line(cold[3])}"),
@@ -84,9 +94,77 @@ def run_figures(cases: str, slowest: tuple[str, float], timed) -> list[Figure]:
         Figure("re-run unchanged suite / slowest framework import", warm[0] / imp, "<= 0.2",
                detail=f"warm run {warm[0]:.2f} s (exit {warm[1]}) {base}; {_store_line(warm[3])}{edited}"),
         Figure("one new case after a warm run / slowest framework import", new[0] / imp, "<= 1.5",
-               detail=f"run {new[0]:.1f} s (exit {new[1]}) {base}; {_store_line(new[3])}"),
+               detail=f"`convtx run` {new[0]:.1f} s (exit {new[1]}): its workers import their frameworks {base}; "
+                      f"{_store_line(new[3])}"),
+        watched,
     ]
     return figures + breakdown_figures(cases, timed)
+
+
+def watch_figure(cases: str, env: dict[str, str], cwd: str, base: str, imp: float) -> Figure:
+    """A new case written into a `convtx watch` of the suite (workers warm): seconds until its re-run ends."""
+    name = "one new case in `convtx watch` (workers warm) / slowest framework import"
+    watch = WatchProcess([cases], env, cwd)  # every system, as the runs above
+    try:
+        watch.until("watch: run 1 done", 1800)
+        watch.until("worker(s) warm", 600)
+        t0 = time.perf_counter()
+        with open(os.path.join(cases, "bench-watch-case.yaml"), "w", encoding="utf-8") as fh:
+            fh.write(WATCHED_CASE)
+        lines = watch.until("watch: run 2 done", 600)
+        seconds = time.perf_counter() - t0
+    except AssertionError as err:
+        return Figure(name, None, "<= 1.5", detail=f"not measured: {str(err)[:300]}")
+    finally:
+        watch.stop()
+    return Figure(name, seconds / imp, "<= 1.5", detail=f"{seconds:.1f} s from writing the file to the end of the "
+                                                        f"re-run {base}; {_store_line(chr(10).join(lines))}")
+
+
+class WatchProcess:
+    """A `convtx watch` subprocess whose output lines (stdout and stderr) are read as they come."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None, cwd: str | None = None):
+        self.proc = subprocess.Popen([sys.executable, "-m", "convtx.harness", "watch", *args], env=env, cwd=cwd,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.lines: queue.Queue = queue.Queue()
+        self.seen: list[str] = []
+        self.cursor = self.start = 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def until(self, text: str, timeout: float = 240.0) -> list[str]:
+        """The lines read since the last call up to the first one containing text, or, if an earlier call
+        read past it, that line (AssertionError with everything seen if none comes in time)."""
+        earlier = [ln for ln in self.seen[:self.cursor] if text in ln]
+        if earlier:
+            return earlier
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.cursor == len(self.seen):
+                try:
+                    self.seen.append(self.lines.get(timeout=1.0))
+                except queue.Empty:
+                    continue
+            self.cursor += 1
+            if text in self.seen[self.cursor - 1]:
+                got, self.start = self.seen[self.start:self.cursor], self.cursor
+                return got
+        raise AssertionError(f"no {text!r} within {timeout} s; output:\n" + "\n".join(self.seen[-40:]))
+
+    def stop(self, timeout: float = 60.0) -> int | None:
+        """Ctrl-C, and its exit code (None if it had to be killed)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return None
 
 
 def breakdown_figures(cases: str, timed) -> list[Figure]:

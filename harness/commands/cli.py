@@ -49,8 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--cases", nargs="*", default=[DEFAULT_CASES], metavar="PATH")
 
     from convtx.harness.analysis import fuzz, translate
-    from convtx.harness.commands import bench, check, envs, importers, merge, new as newcase
-    for module in (bench, importers, newcase, translate, fuzz, check, merge, envs):
+    from convtx.harness.commands import bench, check, envs, importers, merge, new as newcase, watch
+    for module in (watch, bench, importers, newcase, translate, fuzz, check, merge, envs):
         module.add_parser(sub)
     return p
 
@@ -178,6 +178,11 @@ def cmd_merge(args) -> int:
     return merge.run(args)
 
 
+def cmd_watch(args) -> int:
+    from convtx.harness.commands import watch
+    return watch.run(args)
+
+
 def cmd_env(args) -> int:
     from convtx.harness.commands import envs
     return envs.run(args)
@@ -186,6 +191,6 @@ def cmd_env(args) -> int:
 COMMANDS = {"bench": cmd_bench, "import": cmd_import, "check": cmd_check, "fuzz": cmd_fuzz,
             "translate": cmd_translate, "run": cmd_run, "validate": cmd_validate, "list": cmd_list,
             "explain": cmd_explain, "report": cmd_report, "new": cmd_new, "merge": cmd_merge,
-            "env": cmd_env}
+            "env": cmd_env, "watch": cmd_watch}
 
 __all__ = ["main"]

@@ -27,8 +27,7 @@ def add_parser(sub) -> None:
     run.add_argument("paths", nargs="*", default=[DEFAULT_CASES], help="case files or folders (default: cases/)")
     add_systems_option(run)
     add_selection_options(run)
-    run.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    run.add_argument("--html", metavar="FILE", help="write the self-contained HTML report")
+    add_output_options(run)
     run.add_argument("--quiet", action="store_true", help="print only the summary")
     run.add_argument("--timeout", type=float, default=120.0, help="seconds per framework call (default 120)")
     run.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="device for frameworks that have one")
@@ -37,11 +36,16 @@ def add_parser(sub) -> None:
     add_known_bugs_option(run)
     run.add_argument("--shard", metavar="I/N", help="only shard I of N of the case x system cells (then `convtx merge`)")
     run.add_argument("--label", default="", help="this run's name among others, e.g. the machine or venv (for merge)")
-    run.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testsuite per system)")
     cache = run.add_mutually_exclusive_group()
     cache.add_argument("--no-cache", action="store_true",
                        help="neither read nor write the result store (.convtx/store.sqlite, or $CONVTX_STORE)")
     cache.add_argument("--refresh", action="store_true", help="recompute every result, and write the store")
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    parser.add_argument("--html", metavar="FILE", help="write the self-contained HTML report")
+    parser.add_argument("--junit", metavar="FILE", help="write JUnit XML (one testsuite per system)")
 
 
 def parse_shard(value: str | None) -> tuple[int, int] | None:
@@ -94,7 +98,7 @@ def cmd_run(args) -> int:
     opts = RunOptions(timeout=args.timeout, device=args.device, known_bugs=bugs, exitfirst=args.exitfirst,
                       shard=parse_shard(args.shard), store=_open_store(args), refresh=args.refresh,
                       on_start=lambda started: printer.starting(started) if started else None)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = signal.signal(signal.SIGTERM, sigterm_as_interrupt)
     try:
         run = run_suite(suite, frameworks, progress=printer.progress, opts=opts)
     finally:
@@ -102,7 +106,7 @@ def cmd_run(args) -> int:
         printer.close()
         if opts.store is not None:
             opts.store.close()
-    _store_line(opts)
+    store_line(opts)
     from convtx.harness.caseformat.fingerprint import suite_fingerprint
     run.label, run.suite, run.shard = args.label, suite_fingerprint(suite), args.shard or ""
     _checks(args, run, frameworks, bugs, opts.hits)
@@ -112,7 +116,7 @@ def cmd_run(args) -> int:
     verdict = terminal.Verdict(len(run.failing()), len(suite.errors), _failed_checks(run),
                                args.exitfirst and opts.stop.is_set() and not run.partial)
     printer.summary(run, verdict)
-    _write(args, run, suite)
+    write_outputs(args, run, suite)
     if not run.partial:
         record_failures(run, suite.entries)
     return _exit_code(run, verdict)
@@ -125,14 +129,15 @@ def _open_store(args):
     return Store.open()
 
 
-def _store_line(opts) -> None:
+def store_line(opts) -> None:
     """How many results came from the store, how many were computed, which systems started."""
     if opts.store is None:
         return
     stats = opts.stats
-    started = ", ".join(stats.started) if stats.started else "none"
+    warm = [s for s in stats.started if stats.timings.get(s, {}).get("starts", 1) == 0]  # a kept pool's
+    started = ", ".join(s for s in stats.started if s not in warm) or "none"
     print(f"store: {stats.from_store} result(s) from {opts.store.path}, {stats.computed} computed; "
-          f"systems started: {started}")
+          f"systems started: {started}" + (f"; warm: {', '.join(warm)}" if warm else ""))
     for system, why in stats.recomputed.items():
         print(f"store: {system}: stored results not used: {why}", file=sys.stderr)
     if opts.store.bad_rows:
@@ -153,7 +158,7 @@ def _failed_checks(run: RunResults) -> int:
     return sum(1 for c in run.checks if c["status"] in ("fail", "error"))
 
 
-def _write(args, run: RunResults, suite: Suite) -> None:
+def write_outputs(args, run: RunResults, suite: Suite) -> None:
     from convtx.harness.engine.results import write_json
     if args.json:
         write_json(args.json, run)
@@ -178,5 +183,5 @@ def _exit_code(run: RunResults, verdict) -> int:
     return EXIT_FAIL if verdict.failing or verdict.failed_checks else EXIT_OK
 
 
-def _interrupt(signum, frame):
+def sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt

@@ -76,12 +76,10 @@ def prepare(fw: str, cells: list[Entry], store: Store | None, refresh: bool, kno
     return Plan(fw, cells, todo, cached, cell_keys, fingerprint, hello)
 
 
-def heaviest_first(plans: list[Plan], timings: dict[str, dict[str, float]]) -> list[Plan]:
-    """Systems with work, the one whose start (its framework's import) was measured slowest first; never
+def heaviest_first(systems: list[str], timings: dict[str, dict[str, float]]) -> list[str]:
+    """The systems, the one whose start (its framework's import) was measured slowest first; never
     measured ones before all others (they may be the heaviest)."""
-    def weight(p: Plan) -> float:
-        return timings.get(p.system, {}).get("start", math.inf)
-    return sorted(plans, key=weight, reverse=True)
+    return sorted(systems, key=lambda s: timings.get(s, {}).get("start", math.inf), reverse=True)
 
 
 def same_hello(stored: StoredHello | None, version: str | None, environment: dict[str, Any]) -> bool:

@@ -7,6 +7,9 @@ the worker's version and environment), each as soon as its reply came, back to t
 which reports progress.  An interrupt (Ctrl-C, SIGTERM) stops the workers and returns what was
 computed, marked partial.
 
+Executors come from a `pool.Pool`: the run's own (each stopped when its system is done) or one the
+caller keeps across runs (`RunOptions.pool`, e.g. `convtx watch`: warm workers, no import paid again).
+
 With a result store (`RunOptions.store`, see `incremental`), a cell whose key is stored is read
 back instead of computed, and only systems with cells to compute start an executor - the heaviest
 first, by the start time the store measured last - each with the compilation-cache folder beside
@@ -27,14 +30,15 @@ from convtx.harness.caseformat.casefile import Entry, Suite
 from convtx.harness.engine import incremental, keys
 from convtx.harness.engine.cell import CellOptions, run_cells
 from convtx.harness.engine.incremental import Plan, RunStats
+from convtx.harness.engine.pool import Pool
 from convtx.harness.engine.results import FAILING, Result, RunResults
 from convtx.harness.engine.store import Store, cache_dir
 from convtx.harness.engine.verdict import invalid_results
-from convtx.harness.engine.workers import CACHE_ENV, CALL_TIMEOUT, Executor, Worker, executor_for
+from convtx.harness.engine.workers import CACHE_ENV, CALL_TIMEOUT, Executor, Worker
 
 Progress = Callable[[Result], None]
 
-__all__ = ["run_suite", "RunOptions", "RunStats"]
+__all__ = ["run_suite", "prestart", "RunOptions", "RunStats"]
 FLUSH_SECONDS = 2.0
 BATCH = 32  # cells per worker message: its calls run back to back; each verdict still streams on its own
 BATCH_ELEMENTS = 4_000_000  # input, weight and bias elements per message: large cases go in smaller batches
@@ -54,16 +58,15 @@ class RunOptions(CellOptions):
     on_start: Callable[[list[str]], None] | None = None  # told which systems start an executor, before they do
     stats: RunStats = field(default_factory=RunStats)
     batch: int = BATCH  # cells per worker message
+    pool: Pool | None = None  # where the executors come from: a kept pool's outlive the run (None: the run's own)
 
 
-def _system_job(plan: Plan, out: queue.Queue, opts: RunOptions) -> None:
+def _system_job(plan: Plan, out: queue.Queue, opts: RunOptions, pool: Pool) -> None:
     fw, t0 = plan.system, time.perf_counter()
     try:
-        system = load(fw)
-        executor = executor_for(fw, timeout=opts.timeout, device=system.device or opts.device, env=_env(opts))
+        executor, hello = pool.acquire(fw, **_settings(fw, opts))
         opts.executors.append(executor)
         try:
-            hello = executor.start()
             if not hello.available:
                 _skip_all(fw, plan.cells, out, f"skipped: {hello.error}")
                 return
@@ -72,12 +75,30 @@ def _system_job(plan: Plan, out: queue.Queue, opts: RunOptions) -> None:
                 if opts.stop.is_set() or not _compute(batch, plan, executor, out, opts):
                     return
         finally:
-            executor.stop()
+            pool.release(executor)
             out.put(("timing", fw, {**executor.stats.figures(), "wall": time.perf_counter() - t0}))
     except Exception as err:  # never lose the other systems' results to one system's bug
         out.put(("crash", fw, f"{type(err).__name__}: {err}"))
     finally:
         out.put(("done", fw))
+
+
+def _settings(fw: str, opts: RunOptions) -> dict:
+    """What the system's executor is started with in this run (its pool key)."""
+    return {"timeout": opts.timeout, "device": load(fw).device or opts.device, "env": _env(opts)}
+
+
+def prestart(pool: Pool, frameworks: list[str], opts: RunOptions) -> list[str]:
+    """Start the installed systems' executors in the pool now, the heaviest first (by the store's
+    last measured starts), as a run with these options would; the systems started."""
+    ordered = incremental.heaviest_first([fw for fw in frameworks if load(fw).available()], _timings(opts))
+    for fw in ordered:
+        pool.prestart([fw], **_settings(fw, opts))
+    return ordered
+
+
+def _timings(opts: RunOptions) -> dict[str, dict[str, float]]:
+    return opts.store.timings() if opts.store is not None else {}
 
 
 def _env(opts: RunOptions) -> dict[str, str]:
@@ -173,11 +194,13 @@ def run_suite(suite: Suite, frameworks: list[str], progress: Progress | None = N
     for plan in plans:
         if not plan.todo:  # nothing to compute: no executor
             _settle_without_worker(plan, out)
-    busy = incremental.heaviest_first([p for p in plans if p.todo], opts.store.timings() if opts.store else {})
+    by_system = {p.system: p for p in plans if p.todo}
+    busy = [by_system[s] for s in incremental.heaviest_first(list(by_system), _timings(opts))]
     opts.stats.started = [p.system for p in busy]
     if opts.on_start:
         opts.on_start(opts.stats.started)
-    threads = [threading.Thread(target=_system_job, args=(p, out, opts), daemon=True, name=f"convtx-{p.system}")
+    pool = opts.pool or Pool()
+    threads = [threading.Thread(target=_system_job, args=(p, out, opts, pool), daemon=True, name=f"convtx-{p.system}")
                for p in busy]
     for t in threads:
         t.start()
@@ -253,7 +276,7 @@ class _Writer:
             stats.recomputed[msg[1]] = msg[2]
         elif kind == "timing":
             stats.timings[msg[1]] = msg[2]
-            if self.opts.store is not None:
+            if self.opts.store is not None and msg[2].get("starts"):  # a warm worker's start was measured before
                 self.opts.store.add_timing(msg[1], msg[2])
         elif kind == "result":
             self.computed(msg[1], msg[2], msg[3])

@@ -326,6 +326,7 @@ class InProcess:
 
     def start(self) -> Hello:
         system = self.system
+        self.stats.starts += 1
         self.hello = (Hello(True, system.version(), system.environment(self.device)) if system.available()
                       else Hello(False, error=f"not installed ({system.install_hint})"))
         return self.hello
