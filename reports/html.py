@@ -3,8 +3,8 @@ the systems' summary, the checks and each case's detail.
 
 Rendered server-side with Jinja2 (autoescape on: case text is data), inline CSS and JS (from
 templates/report.css and report.js), no network fetch, and deterministic for the same results (no
-timestamps, sorted data).  The view models of a case (heatmaps, semantics table, explanations) come
-from `views`; this module builds the page-level ones: the failures grouped by cause, the matrix's
+timestamps, sorted data).  The view models of a case (heatmaps, semantics table with each framework's
+code to paste from `porting`, explanations) come from `views`; this module builds the page-level ones: the failures grouped by cause, the matrix's
 folder groups and the status glyphs.
 """
 

@@ -1,4 +1,5 @@
-"""View models of the HTML report: heatmaps, the padding-semantics table and element explanations.
+"""View models of the HTML report: heatmaps, the padding-semantics table (with each framework's code to
+paste, from `porting`) and element explanations.
 
 Everything here is plain data for the template; values are drawn in the canonical
 (N, C, *spatial) order, one 2-D slice per (n, c) (and per depth for 3-D), and every cell knows
@@ -18,6 +19,7 @@ from convtx.harness.analysis.explain import explain
 from convtx.harness.semantics.formulas import canonical as canonical_formula
 from convtx.harness.semantics.formulas import formula
 from convtx.harness.engine.results import Result
+from convtx.reports.porting import CodeView, code_view, layout_note
 
 MAX_SLICES = 8
 MAX_SIDE = 40
@@ -57,6 +59,7 @@ class SemanticsRow:
     formulas: list[str]
     expressible: bool
     own: bool = False
+    code: CodeView | None = None  # the snippet `convtx translate` prints for this case and framework
 
 
 @dataclass
@@ -76,6 +79,7 @@ class CaseView:
     results: dict[str, Result] = field(default_factory=dict)
     explanations: str = ""  # JSON, '<' escaped
     error: str = ""
+    layouts: str = ""  # what the snippets take and give (the case's layouts)
 
 
 def _fmt(v: float) -> str:
@@ -188,7 +192,7 @@ def semantics_rows(entry: Entry) -> list[SemanticsRow]:
         own = fw == case.framework
         reading = entry.understood if own else semantics.express(fw, g)
         if isinstance(reading, semantics.NotExpressible):
-            rows.append(SemanticsRow(fw, f"not expressible: {reading.reason}", "", [], False))
+            rows.append(SemanticsRow(fw, f"not expressible: {reading.reason}", "", [], False, code=code_view(entry, fw)))
             continue
         given = case.args if own else reading.given
         args = ", ".join(f"{k}={v!r}" for k, v in given.items()) or "(defaults)"
@@ -196,7 +200,7 @@ def semantics_rows(entry: Entry) -> list[SemanticsRow]:
         formulas = [formula(fw, dict(reading.args), g, a) for a in range(g.ndim)]
         if g.ndim > 1 and len(set(formulas)) == 1:
             formulas = [f"{formulas[0]}  (every axis)"]
-        rows.append(SemanticsRow(fw, args, crops, formulas, True, own))
+        rows.append(SemanticsRow(fw, args, crops, formulas, True, own, code_view(entry, fw)))
     return rows
 
 
@@ -279,6 +283,7 @@ def case_view(entry: Entry, results: dict[str, Result]) -> CaseView:
     view.canonical = [canonical_formula(g, a) for a in range(g.ndim)]
     try:
         view.semantics = semantics_rows(entry)
+        view.layouts = layout_note(entry)
         x, w, _ = c.tensors()
         view.tensors.append(tensor_view("input", entry.reading.to_canonical_input(x)))
         view.tensors.append(tensor_view("weight (torch layout, unflipped)", entry.reading.to_canonical_weight(w)))

@@ -68,8 +68,7 @@ def run_cells(entries: list[Entry], system_id: str, executor: Executor,
     """The cells of `entries` on one system (whose executor has been started), in order, each as soon as
     its reply came: every case planned, the calls sent as one batch, each reply judged, known bugs matched.
     Closing the iterator early abandons the batch's remaining calls."""
-    base = knownbugs.base_id(system_id)
-    on = _On(load(system_id), system_id, executor, [b for b in opts.known_bugs if b.system == base])
+    on = _On(load(system_id), system_id, executor, knownbugs.of_system(system_id, opts.known_bugs))
     plans = [_plan(entry, on) for entry in entries]
     replies = executor.call_many([_call(p) for p in plans if isinstance(p, Task)])
     try:

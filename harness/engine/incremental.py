@@ -22,7 +22,7 @@ from typing import Any
 from convtx.adapters import load
 from convtx.harness.caseformat.casefile import Entry
 from convtx.harness.engine import keys
-from convtx.harness.engine.knownbugs import base_id
+from convtx.harness.engine.knownbugs import of_system
 from convtx.harness.engine.results import Result
 from convtx.harness.engine.store import Hit, Store, StoredHello
 
@@ -64,7 +64,7 @@ def prepare(fw: str, cells: list[Entry], store: Store | None, refresh: bool, kno
     if store is None:
         return Plan(fw, cells, list(cells))
     fingerprint = keys.system_fingerprint(fw, device=system.device or device, worker_env=worker_env)
-    own = [b for b in known_bugs if b.system == base_id(fw)]
+    own = of_system(fw, known_bugs)
     digests = {id(b): keys.bug_digest(b) for b in own}
     cell_keys = {e.case.id: keys.cell_key(fingerprint, case_keys[e.case.id],
                                           [digests[id(b)] for b in keys.applicable_bugs(fw, e.case.id, own)])

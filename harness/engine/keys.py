@@ -33,7 +33,7 @@ import numpy as np
 
 from convtx.harness.caseformat.case import Case
 from convtx.harness.core.tensors import TensorSpec
-from convtx.harness.engine.knownbugs import base_id
+from convtx.harness.engine.knownbugs import base_id, of_system
 
 KEY_VERSION = "1"  # bump when what a key covers changes
 # The code verdicts are made by (relative to harness/; adapters/ is added whole).  Commands, translate,
@@ -84,8 +84,8 @@ def bug_digest(bug: Any) -> str:
 
 def applicable_bugs(system_id: str, case_id: str, bugs: Iterable[Any]) -> list[Any]:
     """The entries of `system_id` that may judge this case (no `cases` list, or one that matches its id)."""
-    return [b for b in bugs if b.system == base_id(system_id)
-            and (not b.cases or any(fnmatch.fnmatchcase(case_id, p) for p in b.cases))]
+    return [b for b in of_system(system_id, bugs)
+            if not b.cases or any(fnmatch.fnmatchcase(case_id, p) for p in b.cases)]
 
 
 # ---- the system --------------------------------------------------------------------------------

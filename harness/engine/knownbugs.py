@@ -165,6 +165,12 @@ def base_id(system_id: str) -> str:
     return system_id.split("@", 1)[0].split("[", 1)[0]
 
 
+def of_system(system_id: str, bugs: Iterable[KnownBug]) -> list[KnownBug]:
+    """The entries that may judge a column: its system's, whatever its variants and label."""
+    base = base_id(system_id)
+    return [b for b in bugs if b.system == base]
+
+
 def load(systems: Iterable[str], extra_files: Iterable[str] = (), folder: str | None = None) -> list[KnownBug]:
     """The shipped entries of `systems` (convtx's folder, then each system's own file: see
     `own_file`) plus every entry of `extra_files` (raises CaseError)."""

@@ -97,6 +97,42 @@
       panel.textContent = data[cell.dataset.index] || "no explanation for this element";
     });
   });
+  /* copy buttons: the snippet's exact text to the clipboard (the async API where the page may use it,
+     else a hidden textarea and execCommand); on failure the text is selected for Ctrl+C */
+  function legacyCopy(text) {
+    var area = document.createElement("textarea"), ok = false;
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    if (!ok) { throw new Error("copy refused"); }
+  }
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).catch(function () { legacyCopy(text); });
+    }
+    return new Promise(function (resolve) { legacyCopy(text); resolve(); });
+  }
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest("button.copy");
+    if (!button) { return; }
+    var pre = button.parentNode.querySelector("pre.snippet");
+    var done = function (word) {
+      button.textContent = word;
+      window.setTimeout(function () { button.textContent = "copy"; }, 1500);
+    };
+    copyText(pre.textContent).then(function () { done("copied"); }, function () {
+      var range = document.createRange();
+      range.selectNodeContents(pre);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      done("press Ctrl+C");
+    });
+  });
   applyFilters();
   route();
 })();

@@ -183,7 +183,7 @@ def test_report_in_chromium(report, tmp_path):
         assert "(1 x 6 = 6)" in case.locator("pre.explain").inner_text()
 
         hostile = page.locator("#case-hostile-title")
-        hostile.locator("summary").click()
+        hostile.locator(":scope > summary").click()
         assert "<script>alert('pwned')</script> & <b>bold</b>" in hostile.locator("summary .title").inner_text()
         assert "<img src=x onerror=alert(1)>" in hostile.locator("p.note").inner_text()
         assert page.locator("script:not([class])").count() == 1  # only the report's own script
@@ -278,5 +278,77 @@ def test_failures_first_and_a_matrix_that_fits(wide, tmp_path):
         page.goto(path.as_uri())
         assert page.evaluate("document.documentElement.scrollWidth") <= 1440
         _shot(page, tmp_path, "wide-1440.png")
+        browser.close()
+    assert not problems, problems
+
+
+def test_code_to_paste_opens_and_copies(report, tmp_path):
+    """Each framework's code to paste (the snippet `convtx translate` prints: `snippets.snippet`) sits
+    collapsed in the semantics table; it opens, and its copy button puts exactly that text on the clipboard
+    (headless Chromium grants the clipboard to a file:// page; where it cannot, a recorder stands in for
+    navigator.clipboard and the handler's text is checked); hazards come with their alternative, and a
+    framework whose arguments cannot say the call says why, with the closest call and its slice."""
+    from playwright.sync_api import Error, sync_playwright
+    from convtx.harness.analysis import snippets
+
+    path, _ = report
+    suite = load_suite([os.path.join(ROOT, "cases", "seeds")])
+    shown = "doc001-2x2-s1-p1"  # torch k2 s1 p1: Keras 'same' with an even kernel, refused on TF
+    entry = next(e for e in suite.entries if e.case.id == shown)
+    keras = snippets.snippet("keras", entry.understood)
+    assert keras is not None and keras.hazards and keras.alternative
+    own = snippets.snippet("torch", entry.understood, own=True)
+    closest = snippets.snippet("keras", next(e for e in suite.entries if e.case.id == "doc000-k3-s2-p1-op1").understood)
+    assert own is not None and closest is not None
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                          permissions=["clipboard-read", "clipboard-write"])
+            real = True
+        except Error:
+            context, real = browser.new_context(viewport={"width": 1400, "height": 1000}), False
+            context.add_init_script("window.__copied = []; navigator.clipboard.writeText = function (t) {"
+                                    " window.__copied.push(t); return Promise.resolve(); };")
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+        def copied(button) -> str:
+            button.click()
+            page.wait_for_function("b => b.textContent === 'copied'", arg=button.element_handle(), timeout=3000)
+            return page.evaluate("navigator.clipboard.readText()") if real else page.evaluate("window.__copied.pop()")
+
+        page.goto(path.as_uri() + f"#case-{shown}")
+        case = page.locator(f"#case-{shown}")
+        assert case.locator("table.semantics details.snippet").count() == 6  # one per framework
+        assert case.locator("table.semantics details.snippet[open]").count() == 0  # collapsed
+        block = case.locator("table.semantics tr[data-fw='keras'] details.snippet")
+        assert not block.locator("pre.snippet").first.is_visible()
+        block.locator("summary").click()
+        assert block.get_attribute("open") is not None and block.locator("pre.snippet").first.is_visible()
+        assert block.locator("pre.snippet").first.text_content() == keras.code
+        assert copied(block.locator("button.copy").first) == keras.code
+        hazard = block.locator(".hazard").first.inner_text()
+        assert hazard == f"HAZARD {keras.hazards[0].text()}"  # as translate prints it
+        assert block.locator(".alt").inner_text().startswith("keras, avoiding the hazard:")
+        assert copied(block.locator("button.copy").nth(1)) == keras.alternative
+        mine = case.locator("table.semantics tr[data-fw='torch'] details.snippet")
+        mine.locator("summary").click()
+        assert copied(mine.locator("button.copy")) == own.code
+        _shot(page, tmp_path, "code-to-paste.png")
+
+        # a framework whose arguments cannot say the call: why, then the closest call plus the slice
+        page.goto(path.as_uri() + "#case-doc000-k3-s2-p1-op1")
+        row = page.locator("#case-doc000-k3-s2-p1-op1 table.semantics tr[data-fw='keras']")
+        assert "not expressible: crop [(1, 0), (1, 0)]" in row.inner_text()
+        row.locator("details.snippet summary").click()
+        assert "native call + NumPy: crop of the full output" in row.locator("summary").inner_text()
+        text = copied(row.locator("button.copy"))
+        assert text == closest.code and closest.native_args["padding"] == "valid"
+        assert "y = y[:, :, 1:7, 1:7]  # crop [(1, 0), (1, 0)] of the full output (7x7)" in text
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1400  # long lines scroll in their block
         browser.close()
     assert not problems, problems

@@ -27,10 +27,47 @@ def test_same_results_render_the_same_bytes(tmp_path):
 
 
 def test_self_contained(tmp_path):
+    """Nothing is fetched: no stylesheet, import, image or script from elsewhere.  The only outside
+    addresses are links a person may follow: the known-bug links of the code's hazard notes."""
+    import re
     suite, run = _run()
     html = render(run, suite)
-    for needle in ("http://", "https://", "<link", "src=\"http", "@import"):
+    for needle in ("<link", "@import", "url(", "<img", "<iframe", "src="):
         assert needle not in html
+    outside = re.findall(r'<(\w+)\b[^>]*\b(?:src|href|data|poster|action)="(?:https?:)?//', html)
+    assert outside and set(outside) == {"a"}
+    hazard_links = re.findall(r'<div class="hazard">[^<]*\(<a href="(https?://[^"]+)"', html)
+    assert sorted(set(re.findall(r'href="(https?://[^"]+)"', html))) == sorted(set(hazard_links))
+
+
+def test_each_framework_row_carries_the_code_translate_prints():
+    """One writer: every valid case's row per framework embeds `snippets.snippet`'s code (and alternative),
+    escaped, in a collapsed <details> with a copy button; a row no native arguments say tells why."""
+    import markupsafe
+    from convtx.harness import semantics
+    from convtx.harness.analysis import snippets
+    from convtx.harness.analysis.translate import rows_for
+    suite, run = _run()
+    html = render(run, suite)
+    n = 0
+    for entry in suite.entries:
+        if entry.reading is None:
+            continue
+        printed = {r.framework: r for r in rows_for(entry.understood, entry.case.framework, dict(entry.case.args))}
+        for fw in semantics.FRAMEWORKS:
+            said = snippets.snippet(fw, entry.understood, fw == entry.case.framework)
+            assert said is not None and (said.code, said.alternative) == (printed[fw].code, printed[fw].alternative)
+            for text in filter(None, (said.code, said.alternative)):
+                assert f'<button type="button" class="copy">copy</button><pre class="snippet">{markupsafe.escape(text)}</pre>' in html
+                n += 1
+            for hazard in said.hazards:
+                assert str(markupsafe.escape("HAZARD " + hazard.text().removesuffix(f" ({hazard.link})"))) in html
+    assert n >= 6 * len(suite.entries) - 6
+    case = html.split('id="case-doc000-k3-s2-p1-op1"')[1].split("</table>")[0]
+    keras = case.split('<tr data-fw="keras"')[1].split("</tr>")[0]
+    assert 'class="s-not_expressible"' in keras and "not expressible: crop [(1, 0), (1, 0)] is neither" in keras
+    assert '<details class="snippet" data-fw="keras">' in keras and "native call + NumPy: crop of the full output" in keras
+    assert "<details class=\"snippet\" data-fw=\"torch\" open" not in html  # collapsed
 
 
 def test_explanations_are_embedded_safely(write_case):
