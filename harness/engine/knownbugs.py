@@ -135,7 +135,8 @@ def _compiled(expression: str) -> CodeType:
 def evaluate(expression: str, variables: Mapping[str, Any]) -> Any:
     """Evaluate a checked `when` expression (see `check_expression`) over the cell's variables."""
     code = _compiled(expression)  # checked and compiled once per expression
-    return eval(code, {"__builtins__": {}}, {**_FUNCS, **variables})  # noqa: S307 - checked AST only
+    # names as globals: a comprehension nested in another (its own scope) sees them too
+    return eval(code, {"__builtins__": {}, **_FUNCS, **variables})  # noqa: S307 - checked AST only
 
 
 def check_expression(expression: str) -> ast.Expression:
