@@ -2,12 +2,13 @@
 
 It starts the selected systems' workers at once in the background (the heaviest first) and keeps
 them (`engine.pool.Pool(keep=True)`), runs the suite, then re-runs it each time a case file (`.yaml`,
-`.yml`, or a tensor `.npy`/`.npz`) under the watched paths changes.  Every run goes through the result
-store, so a re-run computes only the cells of what changed - on workers whose framework is already
-imported and whose compilations are cached - and says so on its store line.  Each run prints the
-summary `convtx run` prints and rewrites `--json`/`--html`/`--junit` if given.  Bad input is
-reported as by `convtx run` (file:line:col, the other cases still run) and the watch goes on.  Ctrl-C
-(or SIGTERM) stops the workers and ends it with exit code 0, or 130 if it interrupted a run.
+`.yml`, or a tensor `.npy`/`.npz`) under the watched paths, or a `--known-bugs` file, changes.
+Every run goes through the result store, so a re-run computes only the cells of what changed - on
+workers whose framework is already imported and whose compilations are cached - and says so on its
+store line.  Each run prints the summary `convtx run` prints and rewrites `--json`/`--html`/`--junit`
+if given.  Bad input is reported as by `convtx run` (file:line:col, the other cases still run) and
+the watch goes on.  Ctrl-C (or SIGTERM) stops the workers and ends it with exit code 0, or 130 if it
+interrupted a run.
 
 File events come from watchfiles (inotify/FSEvents, or polling with `--poll`, e.g. on network
 file systems): changes within a short window are one re-run.
@@ -54,7 +55,8 @@ def run(args) -> int:
     paths = existing_paths(args.paths)
     store = Store.open()
     pool = Pool(keep=True)
-    changes = _Changes(paths, args.poll)  # watching from now: a file saved during a run is not missed
+    # watching from now (a file saved during a run is not missed): the cases and the user's known-bug files
+    changes = _Changes(paths + existing_paths(list(args.known_bugs)), args.poll)
     previous = signal.signal(signal.SIGTERM, sigterm_as_interrupt)
     try:
         _warm(pool, frameworks, args, store)

@@ -1,6 +1,6 @@
 """`convtx watch` for real: the first run computes, an added case is computed on the warm worker (the
 store line says the system was warm, not started), a broken file is one positioned line on stderr
-while the watch goes on, and Ctrl-C ends it with exit 0, its workers gone."""
+while the watch goes on, an edited known-bug file given with --known-bugs is a re-run too, and Ctrl-C ends it with exit 0, its workers gone."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ NEW_CASE = """- id: watch-new-case
   input: {shape: [1, 1, 3, 3], random: 5}
   weight: {shape: [1, 2, 3, 3], random: 6}
   expected: {shape: [1, 2, 5, 5]}
+"""
+
+BUG = """- system: torch
+  reason: {reason}
+  link: https://github.com/pytorch/pytorch/issues
+  cases: [no-such-case-*]
 """
 
 
@@ -44,7 +50,10 @@ def test_watch_reruns_changes_on_warm_workers(tmp_path):
     cases.mkdir()
     for name in ("doc000-torch-ones.yaml", "doc001-stackoverflow.yaml"):
         shutil.copy(os.path.join(ROOT, "cases", "seeds", name), cases / name)
-    watch = WatchProcess([str(cases), "--frameworks", "numpy,torch"], dict(os.environ, PYTHONPATH=TESTS, NO_COLOR="1"))
+    bugs = tmp_path / "my-bugs.yaml"  # a user's known-bug file: watched too
+    bugs.write_text(BUG.format(reason="first"), encoding="utf-8")
+    watch = WatchProcess([str(cases), "--frameworks", "numpy,torch", "--known-bugs", str(bugs)],
+                         dict(os.environ, PYTHONPATH=TESTS, NO_COLOR="1"))
     try:
         first = watch.until("watch: run 1 done")
         assert any("computed; systems started:" in ln and "torch" in ln for ln in first), first
@@ -61,6 +70,8 @@ def test_watch_reruns_changes_on_warm_workers(tmp_path):
         third = watch.until("watch: run 3 done")
         assert any("broken.yaml:" in ln and "Traceback" not in ln for ln in third), third
         assert any("1 invalid case(s)" in ln for ln in third), third
+        bugs.write_text(BUG.format(reason="second"), encoding="utf-8")
+        assert any("my-bugs.yaml" in ln for ln in watch.until("watch: run 4 done")), watch.seen
     finally:
         code = watch.stop()
     watch.until("watch: stopped", timeout=10)
