@@ -1,6 +1,7 @@
 """`convtx watch` for real: the first run computes, an added case is computed on the warm worker (the
 store line says the system was warm, not started), a broken file is one positioned line on stderr
-while the watch goes on, an edited known-bug file given with --known-bugs is a re-run too, and Ctrl-C ends it with exit 0, its workers gone."""
+while the watch goes on, an edited known-bug file given with --known-bugs is a re-run too, and
+Ctrl-C ends it with exit 0, its workers gone."""
 
 from __future__ import annotations
 
