@@ -2,10 +2,9 @@
 
 A cell's key digests three parts, each computed without starting a worker or importing a framework:
 
-- the **case** (`case_digest`): the fields a verdict reads - id, framework, op, args, dtype, tolerance,
-  allow_nonfinite, the expected kind/shape/reason, and each tensor (its spec: kind, shape, fill,
-  arange start or random seed; or its float64 values) - but not title, notes, tags, source or the
-  file it is in (editing a title costs nothing);
+- the **case** (`case_digest`, in caseformat/fingerprint.py, which makes the suite's fingerprint of
+  the same digests): the fields a verdict reads, not title, notes, tags, source or the file it is in
+  (editing a title costs nothing);
 - the **system** (`system_fingerprint`): convtx's version and a digest of the code that makes
   verdicts (`_CODE`: harness core, caseformat, semantics, engine, the diagnosis; adapters), the system's id, class
   and module source, the installed distributions it requires with their dependencies (names and
@@ -21,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import hashlib
-import json
 import os
 import platform
 import re
@@ -29,10 +27,7 @@ import sys
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-import numpy as np
-
-from convtx.harness.caseformat.case import Case
-from convtx.harness.core.tensors import TensorSpec
+from convtx.harness.caseformat.fingerprint import case_digest, digest  # noqa: F401 - keys of the store
 from convtx.harness.engine.knownbugs import base_id, of_system
 
 KEY_VERSION = "1"  # bump when what a key covers changes
@@ -44,34 +39,6 @@ _SESSION = re.compile(r"(PWD|OLDPWD|SHLVL|_|TERM|TERM_\w*|COLORTERM|COLUMNS|LINE
                       r"|PS\d|PROMPT_COMMAND|HIST\w*|LS_COLORS|MAIL|TMUX\w*|STY|PYTEST_\w*|CONVTX_\w*|NO_COLOR"
                       r"|FORCE_COLOR|CLICOLOR\w*|LESS\w*|PAGER|EDITOR|VISUAL|SHELL|LOGNAME|USER|HOSTNAME|SUDO_\w*"
                       r"|DBUS_\w*|GPG_\w*|MOTD_SHOWN|VSCODE_\w*|TERMINAL_\w*|ITERM_\w*|WT_\w*)\Z")
-
-
-def digest(*parts: Any) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=repr).encode())
-        h.update(b"\x00")
-    return h.hexdigest()
-
-
-# ---- the case ----------------------------------------------------------------------------------
-
-def _spec(spec: TensorSpec | None) -> Any:
-    if spec is None:
-        return None
-    if spec.kind == "values":
-        values = np.ascontiguousarray(np.asarray(spec.values, dtype=np.float64))
-        return [spec.kind, list(spec.shape), hashlib.blake2b(values.tobytes(), digest_size=16).hexdigest()]
-    return [spec.kind, list(spec.shape), repr(spec.scalar)]
-
-
-def case_digest(case: Case) -> str:
-    """The digest of everything in a case that a verdict can depend on."""
-    tol = [case.tolerance.rtol, case.tolerance.atol] if case.tolerance is not None else None
-    exp = case.expected
-    return digest(case.id, case.framework, case.op, case.args, case.dtype, tol, case.allow_nonfinite,
-                  [exp.kind, list(exp.shape) if exp.shape is not None else None, exp.reason],
-                  [_spec(s) for s in (case.input, case.weight, case.bias, exp.tensor)])
 
 
 # ---- known bugs --------------------------------------------------------------------------------
