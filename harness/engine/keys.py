@@ -38,7 +38,8 @@ _CODE = ("core", "caseformat", "semantics", "engine", os.path.join("analysis", "
 _SESSION = re.compile(r"(PWD|OLDPWD|SHLVL|_|TERM|TERM_\w*|COLORTERM|COLUMNS|LINES|SSH_\w*|DISPLAY|WINDOWID|XDG_\w*"
                       r"|PS\d|PROMPT_COMMAND|HIST\w*|LS_COLORS|MAIL|TMUX\w*|STY|PYTEST_\w*|CONVTX_\w*|NO_COLOR"
                       r"|FORCE_COLOR|CLICOLOR\w*|LESS\w*|PAGER|EDITOR|VISUAL|SHELL|LOGNAME|USER|HOSTNAME|SUDO_\w*"
-                      r"|DBUS_\w*|GPG_\w*|MOTD_SHOWN|VSCODE_\w*|TERMINAL_\w*|ITERM_\w*|WT_\w*)\Z")
+                      r"|DBUS_\w*|GPG_\w*|MOTD_SHOWN|VSCODE_\w*|TERMINAL_\w*|ITERM_\w*|WT_\w*"
+                      r"|MAKEFLAGS|MFLAGS|MAKELEVEL|MAKE_TERM\w*|MAKEOVERRIDES)\Z")  # make's own: `make report OUT=x`
 
 
 # ---- known bugs --------------------------------------------------------------------------------

@@ -119,6 +119,8 @@ def test_versions_environment_and_device_are_in_the_system_key(monkeypatch):
     assert keys.system_fingerprint("numpy", device="cuda") != base
     monkeypatch.setenv("PWD", "/somewhere/else")  # a session variable changes no verdict
     monkeypatch.setenv("CONVTX_STORE", "/elsewhere.sqlite")
+    monkeypatch.setenv("MAKEFLAGS", " -- OUT=/tmp/other")  # `make report OUT=...` then `convtx run` share results
+    monkeypatch.setenv("MAKELEVEL", "1")
     assert keys.system_fingerprint("numpy") == base
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # anything else might
     assert keys.system_fingerprint("numpy") != base
