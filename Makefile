@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
+# make puts command-line variables (`make report OUT=x`) into its recipes' environment, which the result
+# store's keys read: keep these out, so that runs with another OUT share their stored results.
+unexport PYTHON VENV OUT
 
 .PHONY: report test bench setup setup-test debs clean
 
