@@ -17,7 +17,6 @@ real frameworks: what the report prints is what is run.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -81,10 +80,8 @@ def case_hazards(entry: Entry, framework: str) -> list[HazardView]:
     said = entry.understood if framework == case.framework else semantics.express(framework, entry.understood.geometry)
     args = dict(said.args) if isinstance(said, semantics.Reading) else {}
     out = []
-    for bug in _case_bugs(tuple(writer.systems)):
-        if not any(fnmatch.fnmatchcase(case.id, pattern) for pattern in bug.cases):
-            continue
-        if bug.when is not None and not bug.describes(CellFacts(case.id, bug.system, entry.understood.geometry, args)):
+    for bug in _case_bugs(tuple(writer.systems)):  # each with a `cases` list: describes() matches it, then `when`
+        if not bug.describes(CellFacts(case.id, bug.system, entry.understood.geometry, args)):
             continue
         out.append(HazardView(f"known bug ({bug.system}) [this case]: {bug.reason}", bug.link, "known_bug", bug.error or ""))
     return out

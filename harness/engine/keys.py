@@ -18,7 +18,6 @@ A cell's key digests three parts, each computed without starting a worker or imp
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import hashlib
 import os
 import platform
@@ -52,8 +51,7 @@ def bug_digest(bug: Any) -> str:
 
 def applicable_bugs(system_id: str, case_id: str, bugs: Iterable[Any]) -> list[Any]:
     """The entries of `system_id` that may judge this case (no `cases` list, or one that matches its id)."""
-    return [b for b in of_system(system_id, bugs)
-            if not b.cases or any(fnmatch.fnmatchcase(case_id, p) for p in b.cases)]
+    return [b for b in of_system(system_id, bugs) if b.covers_case(case_id)]
 
 
 # ---- the system --------------------------------------------------------------------------------

@@ -98,11 +98,13 @@ class KnownBug:
                 return False
         return True
 
+    def covers_case(self, case_id: str) -> bool:
+        """The entry may judge this case: it has no `cases` list, or one of its globs matches the id."""
+        return not self.cases or any(fnmatch.fnmatchcase(case_id, p) for p in self.cases)
+
     def describes(self, facts: CellFacts) -> bool:
         """The cell is one this entry is about (its `cases` and `when`), whatever happened."""
-        if self.system != base_id(facts.system):
-            return False
-        if self.cases and not any(fnmatch.fnmatchcase(facts.case_id, p) for p in self.cases):
+        if self.system != base_id(facts.system) or not self.covers_case(facts.case_id):
             return False
         if self.when is None:
             return True
